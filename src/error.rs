@@ -1,0 +1,231 @@
+//! The one error type of services and resolvers, and how it reaches clients.
+//!
+//! `AppError` deliberately does not implement `Display`: async-graphql turns
+//! anything displayable into a client-visible message, so the only way from an
+//! `AppError` to a GraphQL error is the `From` impl below, which sets
+//! `extensions.code` and masks internal failures.
+
+use async_graphql::ErrorExtensions;
+
+/// The `extensions.code` values of the API contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    Unauthenticated,
+    Forbidden,
+    NotFound,
+    BadUserInput,
+    Conflict,
+    PlanRequired,
+    PlanLimitReached,
+    RateLimited,
+    BillingDisabled,
+    Internal,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Unauthenticated => "UNAUTHENTICATED",
+            Self::Forbidden => "FORBIDDEN",
+            Self::NotFound => "NOT_FOUND",
+            Self::BadUserInput => "BAD_USER_INPUT",
+            Self::Conflict => "CONFLICT",
+            Self::PlanRequired => "PLAN_REQUIRED",
+            Self::PlanLimitReached => "PLAN_LIMIT_REACHED",
+            Self::RateLimited => "RATE_LIMITED",
+            Self::BillingDisabled => "BILLING_DISABLED",
+            Self::Internal => "INTERNAL",
+        }
+    }
+}
+
+#[derive(Debug)]
+pub enum AppError {
+    Unauthenticated,
+    Forbidden(String),
+    NotFound(&'static str),
+    BadUserInput {
+        field: String,
+        message: String,
+    },
+    Conflict(String),
+    PlanRequired {
+        feature: String,
+    },
+    PlanLimitReached {
+        resource: &'static str,
+        limit: u64,
+        used: u64,
+    },
+    RateLimited {
+        retry_after_secs: u64,
+    },
+    BillingDisabled,
+    /// Anything the client cannot act on; logged in full, shown as an id.
+    Internal(Box<dyn std::error::Error + Send + Sync>),
+}
+
+pub type AppResult<T> = Result<T, AppError>;
+
+impl AppError {
+    pub fn bad_input(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::BadUserInput {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::Forbidden(message.into())
+    }
+
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::Conflict(message.into())
+    }
+
+    pub fn internal(err: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self::Internal(err.into())
+    }
+
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::Unauthenticated => ErrorCode::Unauthenticated,
+            Self::Forbidden(_) => ErrorCode::Forbidden,
+            Self::NotFound(_) => ErrorCode::NotFound,
+            Self::BadUserInput { .. } => ErrorCode::BadUserInput,
+            Self::Conflict(_) => ErrorCode::Conflict,
+            Self::PlanRequired { .. } => ErrorCode::PlanRequired,
+            Self::PlanLimitReached { .. } => ErrorCode::PlanLimitReached,
+            Self::RateLimited { .. } => ErrorCode::RateLimited,
+            Self::BillingDisabled => ErrorCode::BillingDisabled,
+            Self::Internal(_) => ErrorCode::Internal,
+        }
+    }
+
+    /// The message a client sees. Internal errors never show their cause.
+    pub fn client_message(&self) -> String {
+        match self {
+            Self::Unauthenticated => "You need to sign in.".into(),
+            Self::Forbidden(message) => message.clone(),
+            Self::NotFound(what) => format!("{what} not found."),
+            Self::BadUserInput { message, .. } => message.clone(),
+            Self::Conflict(message) => message.clone(),
+            Self::PlanRequired { feature } => {
+                format!("The organization's plan does not include {feature}.")
+            }
+            Self::PlanLimitReached {
+                resource,
+                limit,
+                used,
+            } => format!("The plan allows {limit} {resource}; {used} are in use."),
+            Self::RateLimited { retry_after_secs } => {
+                format!("Too many attempts. Try again in {retry_after_secs} s.")
+            }
+            Self::BillingDisabled => "Billing is not configured on this server.".into(),
+            Self::Internal(_) => "Internal error.".into(),
+        }
+    }
+
+    /// Turns the error into what a client receives, logging internal failures
+    /// under a fresh id that the client is given in their place.
+    pub fn into_graphql(self) -> async_graphql::Error {
+        let code = self.code();
+        let message = self.client_message();
+        let mut error_id = None;
+        if let Self::Internal(cause) = &self {
+            let id = uuid::Uuid::now_v7().to_string();
+            tracing::error!(error_id = %id, error = %cause, "internal error");
+            error_id = Some(id);
+        }
+        let message = match &error_id {
+            Some(id) => format!("{message} Reference: {id}"),
+            None => message,
+        };
+        async_graphql::Error::new(message).extend_with(|_, ext| {
+            ext.set("code", code.as_str());
+            match &self {
+                Self::BadUserInput { field, .. } => ext.set("field", field.as_str()),
+                Self::PlanRequired { feature } => ext.set("feature", feature.as_str()),
+                Self::PlanLimitReached { limit, used, .. } => {
+                    ext.set("limit", *limit);
+                    ext.set("used", *used);
+                }
+                Self::RateLimited { retry_after_secs } => ext.set("retryAfter", *retry_after_secs),
+                _ => {}
+            }
+            if let Some(id) = &error_id {
+                ext.set("errorId", id.as_str());
+            }
+        })
+    }
+}
+
+impl From<AppError> for async_graphql::Error {
+    fn from(err: AppError) -> Self {
+        err.into_graphql()
+    }
+}
+
+impl From<sea_orm::DbErr> for AppError {
+    fn from(err: sea_orm::DbErr) -> Self {
+        Self::Internal(Box::new(err))
+    }
+}
+
+impl From<sea_orm::TransactionError<AppError>> for AppError {
+    fn from(err: sea_orm::TransactionError<AppError>) -> Self {
+        match err {
+            sea_orm::TransactionError::Connection(e) => e.into(),
+            sea_orm::TransactionError::Transaction(e) => e,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code_of(err: &async_graphql::Error) -> String {
+        err.extensions
+            .as_ref()
+            .and_then(|e| e.get("code"))
+            .map(|v| v.to_string())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn internal_errors_hide_their_cause() {
+        let err: async_graphql::Error = AppError::from(sea_orm::DbErr::Custom(
+            "relation \"users\" is broken".into(),
+        ))
+        .into();
+        assert!(!err.message.contains("users"));
+        assert_eq!(code_of(&err), "\"INTERNAL\"");
+        let id = err.extensions.as_ref().unwrap().get("errorId").unwrap();
+        assert!(err.message.contains(id.to_string().trim_matches('"')));
+    }
+
+    #[test]
+    fn user_errors_carry_their_details() {
+        let err: async_graphql::Error = AppError::bad_input("email", "Not an email.").into();
+        assert_eq!(code_of(&err), "\"BAD_USER_INPUT\"");
+        assert_eq!(
+            err.extensions
+                .as_ref()
+                .unwrap()
+                .get("field")
+                .unwrap()
+                .to_string(),
+            "\"email\""
+        );
+        let err: async_graphql::Error = AppError::PlanLimitReached {
+            resource: "projects",
+            limit: 3,
+            used: 3,
+        }
+        .into();
+        let ext = err.extensions.unwrap();
+        assert_eq!(ext.get("limit").unwrap().to_string(), "3");
+        assert_eq!(ext.get("used").unwrap().to_string(), "3");
+    }
+}

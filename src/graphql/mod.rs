@@ -1,0 +1,46 @@
+//! Schema assembly: one Query / Mutation / Subscription object per domain,
+//! merged at the root, and the validation limits every operation runs under.
+
+mod meta;
+
+use async_graphql::{EmptyMutation, EmptySubscription, MergedObject, Schema, SchemaBuilder};
+
+use crate::config::GraphqlLimits;
+
+#[derive(MergedObject, Default)]
+pub struct QueryRoot(meta::MetaQuery);
+
+pub type MutationRoot = EmptyMutation;
+pub type SubscriptionRoot = EmptySubscription;
+
+pub type AppSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
+
+/// The schema without runtime data: enough to print the SDL.
+pub fn builder() -> SchemaBuilder<QueryRoot, MutationRoot, SubscriptionRoot> {
+    Schema::build(QueryRoot::default(), EmptyMutation, EmptySubscription)
+}
+
+/// The SDL that `groundwork schema` prints and `schema.graphql` holds.
+pub fn sdl() -> String {
+    builder().finish().sdl()
+}
+
+/// Applies the configured limits. Schema-wide data is limited to what may be
+/// shared by every user; anything per-user goes into the request's data.
+pub fn with_limits(
+    mut builder: SchemaBuilder<QueryRoot, MutationRoot, SubscriptionRoot>,
+    limits: &GraphqlLimits,
+) -> SchemaBuilder<QueryRoot, MutationRoot, SubscriptionRoot> {
+    builder = builder
+        .limit_depth(limits.max_depth)
+        .limit_complexity(limits.max_complexity)
+        .limit_recursive_depth(limits.max_recursive_depth)
+        .limit_directives(limits.max_directives);
+    if !limits.introspection {
+        builder = builder.disable_introspection();
+    }
+    if !limits.suggestions {
+        builder = builder.disable_suggestions();
+    }
+    builder
+}

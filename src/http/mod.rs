@@ -1,0 +1,94 @@
+//! The HTTP surface: routes and the middleware every request passes through.
+
+mod graphql;
+mod health;
+
+use std::time::Duration;
+
+use axum::{
+    Router,
+    extract::DefaultBodyLimit,
+    http::{HeaderName, HeaderValue, Method, Request, header},
+    routing::get,
+};
+use tower::ServiceBuilder;
+use tower_http::{
+    catch_panic::CatchPanicLayer,
+    compression::CompressionLayer,
+    cors::{AllowOrigin, CorsLayer},
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    trace::{DefaultOnResponse, TraceLayer},
+};
+
+use crate::AppState;
+
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+pub fn router(state: AppState) -> Router {
+    let config = state.config.clone();
+    let mut routes = Router::new()
+        .route("/graphql", get(graphql::get).post(graphql::post))
+        .route("/graphql/ws", get(graphql::websocket))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz));
+    if config.graphql.graphiql {
+        routes = routes.route("/graphiql", get(graphql::graphiql));
+    }
+
+    let request_id = HeaderName::from_static(REQUEST_ID_HEADER);
+    let middleware = ServiceBuilder::new()
+        .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
+            let id = request
+                .headers()
+                .get(REQUEST_ID_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
+        }).on_response(DefaultOnResponse::new().level(tracing::Level::INFO)))
+        .layer(PropagateRequestIdLayer::new(request_id))
+        .layer(cors(&config))
+        .layer(CompressionLayer::new())
+        .layer(DefaultBodyLimit::max(config.max_body_bytes))
+        .layer(CatchPanicLayer::custom(panic_response));
+
+    routes.with_state(state).layer(middleware)
+}
+
+/// Browsers may call the API with credentials from the frontend's origin and
+/// from each configured one; everything else gets no CORS headers.
+fn cors(config: &crate::config::Config) -> CorsLayer {
+    let mut origins: Vec<HeaderValue> = config
+        .cors_origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
+    if let Ok(app) = HeaderValue::from_str(&crate::config::origin_of(&config.app_url)) {
+        origins.push(app);
+    }
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION, header::ACCEPT])
+        .allow_credentials(true)
+        .max_age(Duration::from_secs(600))
+}
+
+/// A panic becomes a bare 500: its message may hold anything and stays in the log.
+fn panic_response(
+    panic: Box<dyn std::any::Any + Send + 'static>,
+) -> axum::http::Response<axum::body::Body> {
+    let detail = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("unknown panic");
+    tracing::error!(panic = detail, "request handler panicked");
+    axum::http::Response::builder()
+        .status(500)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(axum::body::Body::from(
+            r#"{"errors":[{"message":"Internal error.","extensions":{"code":"INTERNAL"}}]}"#,
+        ))
+        .expect("static response")
+}

@@ -1,0 +1,162 @@
+//! Groundwork: a GraphQL API server that is the whole backend of a SaaS product.
+
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod graphql;
+pub mod http;
+pub mod telemetry;
+
+use std::{future::Future, net::SocketAddr, sync::Arc};
+
+use axum::Router;
+use sea_orm::DatabaseConnection;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::{config::Config, graphql::AppSchema};
+
+/// What every handler shares. Nothing in here may belong to one user.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub db: DatabaseConnection,
+    pub schema: AppSchema,
+    /// Cancelled when the server begins to shut down; background work stops on it.
+    pub shutdown: CancellationToken,
+}
+
+impl AppState {
+    pub fn new(config: Config, db: DatabaseConnection) -> Self {
+        let config = Arc::new(config);
+        let schema = graphql::with_limits(graphql::builder(), &config.graphql)
+            .data(db.clone())
+            .finish();
+        Self {
+            config,
+            db,
+            schema,
+            shutdown: CancellationToken::new(),
+        }
+    }
+}
+
+/// The router with every route and middleware, ready to serve.
+pub fn build_app(state: AppState) -> Router {
+    http::router(state)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot connect to the database: {0}")]
+    Database(#[source] sea_orm::DbErr),
+    #[error("cannot apply migrations: {0}")]
+    Migrations(#[source] sea_orm::DbErr),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// A server bound to its address, not yet accepting requests.
+pub struct Server {
+    listener: TcpListener,
+    router: Router,
+    state: AppState,
+}
+
+impl Server {
+    /// Connects to the database, applies pending migrations when asked, and
+    /// binds `BIND_ADDR` (port 0 picks a free port).
+    pub async fn build(config: Config, migrate: bool) -> Result<Self, StartError> {
+        let db = db::connect(&config).await.map_err(StartError::Database)?;
+        if migrate {
+            db::migrate_up(&db).await.map_err(StartError::Migrations)?;
+        }
+        let addr = config.bind_addr;
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| StartError::Bind { addr, source })?;
+        let state = AppState::new(config, db);
+        Ok(Self {
+            listener,
+            router: build_app(state.clone()),
+            state,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Adds routes beside the application's own (tests mount probes this way).
+    pub fn merge(mut self, extra: Router) -> Self {
+        self.router = self.router.merge(extra);
+        self
+    }
+
+    /// Serves until `shutdown` completes, then stops accepting, lets requests
+    /// in flight finish for up to `SHUTDOWN_GRACE_SECONDS`, and returns.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) {
+        let token = self.state.shutdown.clone();
+        let grace = self.state.config.shutdown_grace;
+        let signal = token.clone();
+        tokio::spawn(async move {
+            shutdown.await;
+            signal.cancel();
+        });
+        let serve = axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(token.clone().cancelled_owned());
+        let deadline = async {
+            token.cancelled().await;
+            tokio::time::sleep(grace).await;
+        };
+        tokio::select! {
+            result = serve => {
+                if let Err(e) = result {
+                    tracing::error!(error = %e, "server stopped with an error");
+                }
+            }
+            () = deadline => {
+                tracing::warn!(?grace, "requests still open after the grace period; stopping anyway");
+            }
+        }
+        self.state.db.close_by_ref().await.ok();
+        tracing::info!("server stopped");
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        tokio::signal::ctrl_c().await.ok();
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown signal received; finishing requests in flight");
+}

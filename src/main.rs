@@ -1,0 +1,152 @@
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use groundwork::{Server, config::Config, db, graphql, shutdown_signal, telemetry};
+
+/// Groundwork: the GraphQL backend of a SaaS product.
+///
+/// Settings come from the environment and a `.env` file; see the README.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API (the default): applies pending migrations, then listens on BIND_ADDR.
+    Serve {
+        /// Start without applying pending migrations.
+        #[arg(long)]
+        no_migrate: bool,
+    },
+    /// Inspect or change the database schema.
+    Migrate {
+        #[command(subcommand)]
+        action: MigrateAction,
+    },
+    /// Print the GraphQL schema (SDL) that schema.graphql holds.
+    Schema,
+    /// Exit 0 when the server on BIND_ADDR is ready (for container health checks).
+    Healthcheck,
+}
+
+#[derive(Subcommand)]
+enum MigrateAction {
+    /// Apply every pending migration.
+    Up,
+    /// Roll back the newest migrations.
+    Down {
+        /// How many to roll back.
+        #[arg(long, default_value_t = 1)]
+        steps: u32,
+    },
+    /// List migrations and whether each is applied.
+    Status,
+    /// Drop every table and apply all migrations anew. Destroys all data.
+    Fresh,
+}
+
+/// Exit status for a setting that cannot be used.
+const EXIT_CONFIG: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Some(Command::Schema) = cli.command {
+        print!("{}", graphql::sdl());
+        return ExitCode::SUCCESS;
+    }
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    telemetry::init(&config);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(run(cli.command, config));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Option<Command>, config: Config) -> Result<(), String> {
+    match command.unwrap_or(Command::Serve { no_migrate: false }) {
+        Command::Serve { no_migrate } => {
+            let server = Server::build(config, !no_migrate)
+                .await
+                .map_err(|e| e.to_string())?;
+            tracing::info!(addr = %server.local_addr(), "listening");
+            server.run_until(shutdown_signal()).await;
+            Ok(())
+        }
+        Command::Migrate { action } => {
+            let conn = db::connect(&config)
+                .await
+                .map_err(|e| format!("cannot connect to the database: {e}"))?;
+            let result = match action {
+                MigrateAction::Up => db::migrate_up(&conn).await,
+                MigrateAction::Down { steps } => db::migrate_down(&conn, steps).await,
+                MigrateAction::Fresh => db::migrate_fresh(&conn).await,
+                MigrateAction::Status => db::migration_status(&conn).await.map(|rows| {
+                    if rows.is_empty() {
+                        println!("no migrations");
+                    }
+                    for (name, applied) in rows {
+                        let state = if applied { "applied" } else { "pending" };
+                        println!("{state:8} {name}");
+                    }
+                }),
+            };
+            result.map_err(|e| format!("migration failed: {e}"))
+        }
+        Command::Healthcheck => healthcheck(&config).await,
+        Command::Schema => unreachable!("handled before configuration is read"),
+    }
+}
+
+/// Asks the local server's `/readyz` with a bare HTTP/1.0 request, so the
+/// container image needs no HTTP client of its own.
+async fn healthcheck(config: &Config) -> Result<(), String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut addr = config.bind_addr;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    let check = async {
+        let mut stream = tokio::net::TcpStream::connect(addr).await?;
+        stream
+            .write_all(b"GET /readyz HTTP/1.0\r\nHost: localhost\r\n\r\n")
+            .await?;
+        let mut head = [0u8; 12];
+        stream.read_exact(&mut head).await?;
+        Ok::<_, std::io::Error>(head)
+    };
+    let head = tokio::time::timeout(std::time::Duration::from_secs(3), check)
+        .await
+        .map_err(|_| format!("no answer from {addr} within 3 s"))?
+        .map_err(|e| format!("cannot reach {addr}: {e}"))?;
+    if head.ends_with(b" 200") {
+        Ok(())
+    } else {
+        Err(format!(
+            "{addr} is not ready: {}",
+            String::from_utf8_lossy(&head)
+        ))
+    }
+}

@@ -1,0 +1,5 @@
+//! The one integration-test binary: every test drives a real server over HTTP.
+
+mod support;
+
+mod foundation;

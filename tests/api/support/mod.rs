@@ -1,0 +1,128 @@
+//! The test harness: a real server on 127.0.0.1:0 with its own database, and
+//! a small GraphQL client that keeps cookies.
+
+#![allow(dead_code)]
+
+mod client;
+mod database;
+
+use std::{collections::HashMap, net::SocketAddr};
+
+use axum::Router;
+use groundwork::{Server, config::Config};
+use sea_orm::DatabaseConnection;
+use tokio::{sync::oneshot, task::JoinHandle};
+
+pub use client::{Client, GqlResponse};
+pub use database::TestDatabase;
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub base_url: String,
+    pub db: DatabaseConnection,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+    // Declared last: the database is dropped after the server has stopped.
+    database: TestDatabase,
+}
+
+/// Settings for a test server; unset variables take their defaults.
+#[derive(Default, Clone)]
+pub struct TestConfig {
+    vars: HashMap<String, String>,
+    extra_routes: Option<Router>,
+}
+
+impl TestConfig {
+    pub fn var(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.vars.insert(name.to_owned(), value.into());
+        self
+    }
+
+    pub fn routes(mut self, routes: Router) -> Self {
+        self.extra_routes = Some(routes);
+        self
+    }
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(TestConfig::default()).await
+    }
+
+    pub async fn spawn_with(settings: TestConfig) -> Self {
+        let database = TestDatabase::create().await;
+        Self::spawn_on(database, settings).await
+    }
+
+    /// A server on a database the caller made (two servers can share one).
+    pub async fn spawn_on(database: TestDatabase, settings: TestConfig) -> Self {
+        let mut vars = settings.vars.clone();
+        vars.entry("DATABASE_URL".into())
+            .or_insert_with(|| database.url.clone());
+        vars.entry("BIND_ADDR".into())
+            .or_insert_with(|| "127.0.0.1:0".into());
+        vars.entry("APP_URL".into())
+            .or_insert_with(|| "http://app.test".into());
+        vars.entry("SHUTDOWN_GRACE_SECONDS".into())
+            .or_insert_with(|| "5".into());
+        let config = Config::from_lookup(|k| vars.get(k).cloned()).expect("test configuration");
+        let mut server = Server::build(config, true).await.expect("server starts");
+        if let Some(routes) = settings.extra_routes {
+            server = server.merge(routes);
+        }
+        let addr = server.local_addr();
+        let db = server.state().db.clone();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(server.run_until(async {
+            let _ = stopped.await;
+        }));
+        Self {
+            addr,
+            base_url: format!("http://{addr}"),
+            db,
+            stop: Some(stop),
+            task: Some(task),
+            database,
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.database.is_postgres()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base_url, path)
+    }
+
+    /// A new client with an empty cookie jar.
+    pub fn client(&self) -> Client {
+        Client::new(&self.base_url)
+    }
+
+    /// Sends the shutdown signal and waits for the server to finish.
+    pub async fn stop(mut self) {
+        self.begin_stop();
+        if let Some(task) = self.task.take() {
+            task.await.expect("server task");
+        }
+    }
+
+    pub fn begin_stop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+
+    pub fn take_task(&mut self) -> JoinHandle<()> {
+        self.task.take().expect("server still running")
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
