@@ -4,7 +4,7 @@
 //! process with one line naming the variable, instead of failing later in a
 //! request.
 
-use std::{fmt, net::SocketAddr, time::Duration};
+use std::{collections::HashMap, fmt, net::SocketAddr, time::Duration};
 
 /// A secret value: usable by the code that needs it, never printed.
 #[derive(Clone, Default, PartialEq, Eq)]
@@ -52,6 +52,36 @@ pub struct GraphqlLimits {
     pub graphiql: bool,
 }
 
+/// At most `max` attempts per `window`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limit {
+    pub max: u32,
+    pub window: Duration,
+}
+
+/// A sign-in provider configured by `OAUTH_<NAME>_*`.
+#[derive(Debug, Clone)]
+pub struct OAuthProviderConfig {
+    /// Lower-case name, as in `/auth/{name}/start`.
+    pub name: String,
+    pub kind: OAuthKind,
+    pub client_id: String,
+    pub client_secret: Secret,
+    pub auth_url: String,
+    pub token_url: String,
+    pub userinfo_url: String,
+    /// GitHub only: where private addresses are listed.
+    pub emails_url: Option<String>,
+    pub scopes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OAuthKind {
+    Github,
+    /// OpenID Connect userinfo (`sub`, `email`, `email_verified`, `name`, `picture`): Google and generic providers.
+    OpenId,
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub database_url: Secret,
@@ -66,13 +96,30 @@ pub struct Config {
     pub max_body_bytes: usize,
     pub shutdown_grace: Duration,
     pub graphql: GraphqlLimits,
+    /// Signs short-lived cookies (OAuth state). Random per process in
+    /// development when unset; required in production.
+    pub secret_key: Secret,
+    pub trusted_proxy_hops: usize,
+    pub session_idle_timeout: Duration,
+    pub session_absolute_timeout: Duration,
+    pub password_hash_concurrency: usize,
+    pub signin_account_limit: Limit,
+    pub signin_ip_limit: Limit,
+    pub signup_ip_limit: Limit,
+    pub redis_url: Option<Secret>,
+    pub redis_key_prefix: String,
+    pub mail_url: Secret,
+    pub mail_from: String,
+    pub mail_poll_interval: Duration,
+    pub mail_retry_base: Duration,
+    pub oauth_providers: Vec<OAuthProviderConfig>,
 }
 
 /// A setting that could not be used: which variable, and what is wrong with it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{var}: {problem}")]
 pub struct ConfigError {
-    pub var: &'static str,
+    pub var: String,
     pub problem: String,
 }
 
@@ -87,17 +134,17 @@ impl Config {
             Err(e) if e.not_found() => {}
             Err(e) => {
                 return Err(ConfigError {
-                    var: ".env",
+                    var: ".env".into(),
                     problem: e.to_string(),
                 });
             }
         }
-        Self::from_lookup(|name| std::env::var(name).ok())
+        Self::from_vars(&std::env::vars().collect())
     }
 
-    /// Builds the settings from any source of variables; tests pass a map.
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let env = Env(&lookup);
+    /// Builds the settings from a set of variables; tests pass their own.
+    pub fn from_vars(vars: &HashMap<String, String>) -> Result<Self, ConfigError> {
+        let env = Env(vars);
         let app_env = match env.get("APP_ENV").as_deref() {
             None | Some("development") | Some("dev") => AppEnv::Development,
             Some("production") | Some("prod") => AppEnv::Production,
@@ -170,7 +217,58 @@ impl Config {
             graphiql: env.switch("GRAPHIQL", dev)?,
         };
 
+        let secret_key = match env.get("SECRET_KEY") {
+            Some(key) if key.len() >= 32 => Secret::new(key),
+            Some(_) => return Err(env.bad("SECRET_KEY", "must be at least 32 characters".into())),
+            None if dev => Secret::new(crate::crypto::random_token()),
+            None => {
+                return Err(env.bad(
+                    "SECRET_KEY",
+                    "required when APP_ENV=production (32 or more random characters)".into(),
+                ));
+            }
+        };
+        let default_mail = if dev { "log" } else { "" };
+        let mail_url = env
+            .get("MAIL_URL")
+            .unwrap_or_else(|| default_mail.to_owned());
+        check_mail_url(&mail_url).map_err(|p| env.bad("MAIL_URL", p))?;
+        let mail_from = env
+            .get("MAIL_FROM")
+            .unwrap_or_else(|| "Groundwork <no-reply@localhost>".to_owned());
+        if mail_from.parse::<lettre::message::Mailbox>().is_err() {
+            return Err(env.bad(
+                "MAIL_FROM",
+                format!("not a mailbox like \"Name <addr@example.com>\": {mail_from:?}"),
+            ));
+        }
+        let redis_url = match env.get("REDIS_URL") {
+            None => None,
+            Some(url) if url.starts_with("redis://") || url.starts_with("rediss://") => {
+                Some(Secret::new(url))
+            }
+            Some(_) => return Err(env.bad("REDIS_URL", "expected redis://HOST:PORT".into())),
+        };
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+
         Ok(Self {
+            secret_key,
+            trusted_proxy_hops: env.parse("TRUSTED_PROXY_HOPS", 0)?,
+            session_idle_timeout: env.duration("SESSION_IDLE_TIMEOUT", "7d")?,
+            session_absolute_timeout: env.duration("SESSION_ABSOLUTE_TIMEOUT", "30d")?,
+            password_hash_concurrency: env.parse_positive("PASSWORD_HASH_CONCURRENCY", cores)?,
+            signin_account_limit: env.limit("RATE_LIMIT_SIGNIN_ACCOUNT", "5/15m")?,
+            signin_ip_limit: env.limit("RATE_LIMIT_SIGNIN_IP", "50/15m")?,
+            signup_ip_limit: env.limit("RATE_LIMIT_SIGNUP_IP", "20/1h")?,
+            redis_url,
+            redis_key_prefix: env
+                .get("REDIS_KEY_PREFIX")
+                .unwrap_or_else(|| "groundwork:".to_owned()),
+            mail_url: Secret::new(mail_url),
+            mail_from,
+            mail_poll_interval: env.duration("MAIL_POLL_INTERVAL", "1s")?,
+            mail_retry_base: env.duration("MAIL_RETRY_BASE", "10s")?,
+            oauth_providers: oauth_providers(&env)?,
             database_url: Secret::new(database_url),
             database_max_connections: max_connections,
             bind_addr,
@@ -191,21 +289,48 @@ impl Config {
     }
 }
 
-struct Env<'a>(&'a dyn Fn(&str) -> Option<String>);
+struct Env<'a>(&'a HashMap<String, String>);
 
 impl Env<'_> {
     /// The variable's value, with an empty value treated as unset.
     fn get(&self, name: &str) -> Option<String> {
-        (self.0)(name)
+        self.0
+            .get(name)
             .map(|v| v.trim().to_owned())
             .filter(|v| !v.is_empty())
     }
 
-    fn bad(&self, var: &'static str, problem: String) -> ConfigError {
-        ConfigError { var, problem }
+    fn duration(&self, var: &str, default: &str) -> Result<Duration, ConfigError> {
+        let raw = self.get(var).unwrap_or_else(|| default.to_owned());
+        let value = parse_duration(&raw).map_err(|p| self.bad(var, p))?;
+        if value.is_zero() {
+            return Err(self.bad(var, "must be longer than zero".into()));
+        }
+        Ok(value)
     }
 
-    fn parse<T>(&self, var: &'static str, default: T) -> Result<T, ConfigError>
+    fn limit(&self, var: &str, default: &str) -> Result<Limit, ConfigError> {
+        let raw = self.get(var).unwrap_or_else(|| default.to_owned());
+        let problem = || format!("expected ATTEMPTS/WINDOW such as 5/15m, got {raw:?}");
+        let (max, window) = raw
+            .split_once('/')
+            .ok_or_else(|| self.bad(var, problem()))?;
+        let max: u32 = max.trim().parse().map_err(|_| self.bad(var, problem()))?;
+        let window = parse_duration(window.trim()).map_err(|_| self.bad(var, problem()))?;
+        if max == 0 || window.is_zero() {
+            return Err(self.bad(var, problem()));
+        }
+        Ok(Limit { max, window })
+    }
+
+    fn bad(&self, var: &str, problem: String) -> ConfigError {
+        ConfigError {
+            var: var.to_owned(),
+            problem,
+        }
+    }
+
+    fn parse<T>(&self, var: &str, default: T) -> Result<T, ConfigError>
     where
         T: std::str::FromStr,
         T::Err: fmt::Display,
@@ -213,7 +338,7 @@ impl Env<'_> {
         Ok(self.parse_opt(var)?.unwrap_or(default))
     }
 
-    fn parse_opt<T>(&self, var: &'static str) -> Result<Option<T>, ConfigError>
+    fn parse_opt<T>(&self, var: &str) -> Result<Option<T>, ConfigError>
     where
         T: std::str::FromStr,
         T::Err: fmt::Display,
@@ -227,7 +352,7 @@ impl Env<'_> {
         }
     }
 
-    fn parse_positive(&self, var: &'static str, default: usize) -> Result<usize, ConfigError> {
+    fn parse_positive(&self, var: &str, default: usize) -> Result<usize, ConfigError> {
         let value = self.parse(var, default)?;
         if value == 0 {
             return Err(self.bad(var, "must be at least 1".into()));
@@ -235,7 +360,7 @@ impl Env<'_> {
         Ok(value)
     }
 
-    fn switch(&self, var: &'static str, default: bool) -> Result<bool, ConfigError> {
+    fn switch(&self, var: &str, default: bool) -> Result<bool, ConfigError> {
         match self.get(var).map(|v| v.to_ascii_lowercase()).as_deref() {
             None => Ok(default),
             Some("on" | "true" | "1" | "yes") => Ok(true),
@@ -243,6 +368,139 @@ impl Env<'_> {
             Some(other) => Err(self.bad(var, format!("expected on or off, got {other:?}"))),
         }
     }
+}
+
+/// `250ms`, `30s`, `15m`, `12h`, `7d`, or a bare number of seconds.
+pub fn parse_duration(raw: &str) -> Result<Duration, String> {
+    let raw = raw.trim();
+    let split = raw.find(|c: char| !c.is_ascii_digit()).unwrap_or(raw.len());
+    let (digits, unit) = raw.split_at(split);
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("expected a duration such as 30s, 15m or 7d, got {raw:?}"))?;
+    let seconds = match unit {
+        "ms" => return Ok(Duration::from_millis(n)),
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86400,
+        _ => {
+            return Err(format!(
+                "unknown unit {unit:?} in {raw:?}; use ms, s, m, h or d"
+            ));
+        }
+    };
+    Ok(Duration::from_secs(n.saturating_mul(seconds)))
+}
+
+fn check_mail_url(url: &str) -> Result<(), String> {
+    if url == "log" {
+        return Ok(());
+    }
+    if let Some(dir) = url.strip_prefix("file:") {
+        return if dir.is_empty() {
+            Err("file: needs a folder, as in file:./mail".into())
+        } else {
+            Ok(())
+        };
+    }
+    if url.is_empty() {
+        return Err("required when APP_ENV=production: smtp://USER:PASS@HOST:PORT, smtps://…, file:DIR or log".into());
+    }
+    let parsed = url::Url::parse(url).map_err(|e| format!("malformed URL: {e}"))?;
+    match parsed.scheme() {
+        "smtp" | "smtps" if parsed.host_str().is_some_and(|h| !h.is_empty()) => Ok(()),
+        _ => Err("expected smtp://USER:PASS@HOST:PORT, smtps://…, file:DIR or log".into()),
+    }
+}
+
+/// Providers named by `OAUTH_<NAME>_CLIENT_ID`; `github` and `google` come
+/// with their endpoints, any other name must give all three URLs.
+fn oauth_providers(env: &Env) -> Result<Vec<OAuthProviderConfig>, ConfigError> {
+    let mut names: Vec<String> = env
+        .0
+        .keys()
+        .filter_map(|k| k.strip_prefix("OAUTH_")?.strip_suffix("_CLIENT_ID"))
+        .filter(|n| !n.is_empty())
+        .map(str::to_owned)
+        .collect();
+    names.sort();
+    let mut providers = Vec::new();
+    for upper in names {
+        let var = |suffix: &str| format!("OAUTH_{upper}_{suffix}");
+        let name = upper.to_ascii_lowercase();
+        if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(env.bad(
+                &var("CLIENT_ID"),
+                "provider names are letters, digits and _".into(),
+            ));
+        }
+        let Some(client_id) = env.get(&var("CLIENT_ID")) else {
+            continue;
+        };
+        let client_secret = env
+            .get(&var("CLIENT_SECRET"))
+            .ok_or_else(|| env.bad(&var("CLIENT_SECRET"), "required with the client id".into()))?;
+        let (kind, auth, token, userinfo, emails, scopes) = match name.as_str() {
+            "github" => (
+                OAuthKind::Github,
+                Some("https://github.com/login/oauth/authorize"),
+                Some("https://github.com/login/oauth/access_token"),
+                Some("https://api.github.com/user"),
+                Some("https://api.github.com/user/emails"),
+                "read:user user:email",
+            ),
+            "google" => (
+                OAuthKind::OpenId,
+                Some("https://accounts.google.com/o/oauth2/v2/auth"),
+                Some("https://oauth2.googleapis.com/token"),
+                Some("https://openidconnect.googleapis.com/v1/userinfo"),
+                None,
+                "openid email profile",
+            ),
+            _ => (
+                OAuthKind::OpenId,
+                None,
+                None,
+                None,
+                None,
+                "openid email profile",
+            ),
+        };
+        let url = |suffix: &str, preset: Option<&str>| -> Result<String, ConfigError> {
+            let v = var(suffix);
+            let raw = env
+                .get(&v)
+                .or(preset.map(str::to_owned))
+                .ok_or_else(|| env.bad(&v, format!("required for the provider {name}")))?;
+            check_http_url(&raw).map_err(|p| env.bad(&v, p))
+        };
+        let emails_url = match (kind, env.get(&var("EMAILS_URL"))) {
+            (OAuthKind::Github, override_url) => {
+                Some(url("EMAILS_URL", override_url.as_deref().or(emails))?)
+            }
+            (_, Some(_)) => Some(url("EMAILS_URL", None)?),
+            _ => None,
+        };
+        providers.push(OAuthProviderConfig {
+            kind,
+            client_id,
+            client_secret: Secret::new(client_secret),
+            auth_url: url("AUTH_URL", auth)?,
+            token_url: url("TOKEN_URL", token)?,
+            userinfo_url: url("USERINFO_URL", userinfo)?,
+            emails_url,
+            scopes: env
+                .get(&var("SCOPES"))
+                .unwrap_or_else(|| scopes.to_owned())
+                .split([' ', ','])
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            name,
+        });
+    }
+    Ok(providers)
 }
 
 fn check_database_url(url: &str) -> Result<(), String> {
@@ -299,15 +557,16 @@ pub fn origin_of(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
 
     fn load(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
         let map: HashMap<String, String> = vars
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        Config::from_lookup(|k| map.get(k).cloned())
+        Config::from_vars(&map)
     }
+
+    const PROD_KEY: (&str, &str) = ("SECRET_KEY", "0123456789abcdef0123456789abcdef");
 
     #[test]
     fn defaults_are_development_on_sqlite() {
@@ -321,10 +580,17 @@ mod tests {
 
     #[test]
     fn production_turns_introspection_off_unless_asked() {
-        let c = load(&[("APP_ENV", "production")]).unwrap();
+        let mail = ("MAIL_URL", "smtp://mail.example.com:587");
+        let c = load(&[("APP_ENV", "production"), PROD_KEY, mail]).unwrap();
         assert!(!c.graphql.introspection && !c.graphql.graphiql && !c.graphql.suggestions);
         assert_eq!(c.log_format, LogFormat::Json);
-        let c = load(&[("APP_ENV", "production"), ("GRAPHIQL", "on")]).unwrap();
+        let c = load(&[
+            ("APP_ENV", "production"),
+            PROD_KEY,
+            mail,
+            ("GRAPHIQL", "on"),
+        ])
+        .unwrap();
         assert!(c.graphql.graphiql);
     }
 
@@ -342,11 +608,63 @@ mod tests {
             ("GRAPHQL_MAX_DEPTH", "0"),
             ("GRAPHQL_MAX_DEPTH", "ten"),
             ("GRAPHIQL", "maybe"),
+            ("SESSION_IDLE_TIMEOUT", "7 weeks"),
+            ("RATE_LIMIT_SIGNIN_IP", "5"),
+            ("MAIL_URL", "imap://x"),
+            ("MAIL_FROM", "not a mailbox"),
+            ("SECRET_KEY", "short"),
+            ("OAUTH_MY-CORP_CLIENT_ID", "id"),
         ] {
             let err = load(&[(var, value)]).unwrap_err();
             assert_eq!(err.var, var, "{var}={value}: {err}");
             assert!(!err.to_string().contains('\n'));
         }
+    }
+
+    #[test]
+    fn production_needs_a_secret_key_and_a_mailer() {
+        let err = load(&[("APP_ENV", "production")]).unwrap_err();
+        assert_eq!(err.var, "SECRET_KEY");
+        let err = load(&[("APP_ENV", "production"), PROD_KEY]).unwrap_err();
+        assert_eq!(err.var, "MAIL_URL");
+    }
+
+    #[test]
+    fn durations_and_limits_parse() {
+        assert_eq!(parse_duration("15m").unwrap(), Duration::from_secs(900));
+        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
+        assert_eq!(parse_duration("90").unwrap(), Duration::from_secs(90));
+        let c = load(&[("RATE_LIMIT_SIGNIN_ACCOUNT", "3/1h")]).unwrap();
+        assert_eq!(
+            c.signin_account_limit,
+            Limit {
+                max: 3,
+                window: Duration::from_secs(3600)
+            }
+        );
+    }
+
+    #[test]
+    fn oauth_providers_come_from_the_environment() {
+        let c = load(&[
+            ("OAUTH_GITHUB_CLIENT_ID", "gh"),
+            ("OAUTH_GITHUB_CLIENT_SECRET", "s"),
+            ("OAUTH_ACME_CLIENT_ID", "acme"),
+            ("OAUTH_ACME_CLIENT_SECRET", "s"),
+            ("OAUTH_ACME_AUTH_URL", "http://127.0.0.1:9/authorize"),
+            ("OAUTH_ACME_TOKEN_URL", "http://127.0.0.1:9/token"),
+            ("OAUTH_ACME_USERINFO_URL", "http://127.0.0.1:9/userinfo"),
+        ])
+        .unwrap();
+        let names: Vec<_> = c.oauth_providers.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["acme", "github"]);
+        let github = &c.oauth_providers[1];
+        assert_eq!(github.kind, OAuthKind::Github);
+        assert_eq!(
+            github.emails_url.as_deref(),
+            Some("https://api.github.com/user/emails")
+        );
+        assert!(!format!("{c:?}").contains("CLIENT_SECRET=s"));
     }
 
     #[test]

@@ -39,9 +39,11 @@ impl ErrorCode {
     }
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum AppError {
     Unauthenticated,
+    /// A failed sign-in; says nothing of which part was wrong.
+    InvalidCredentials,
     Forbidden(String),
     NotFound(&'static str),
     BadUserInput {
@@ -62,7 +64,7 @@ pub enum AppError {
     },
     BillingDisabled,
     /// Anything the client cannot act on; logged in full, shown as an id.
-    Internal(Box<dyn std::error::Error + Send + Sync>),
+    Internal(std::sync::Arc<dyn std::error::Error + Send + Sync>),
 }
 
 pub type AppResult<T> = Result<T, AppError>;
@@ -84,12 +86,12 @@ impl AppError {
     }
 
     pub fn internal(err: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
-        Self::Internal(err.into())
+        Self::Internal(err.into().into())
     }
 
     pub fn code(&self) -> ErrorCode {
         match self {
-            Self::Unauthenticated => ErrorCode::Unauthenticated,
+            Self::Unauthenticated | Self::InvalidCredentials => ErrorCode::Unauthenticated,
             Self::Forbidden(_) => ErrorCode::Forbidden,
             Self::NotFound(_) => ErrorCode::NotFound,
             Self::BadUserInput { .. } => ErrorCode::BadUserInput,
@@ -106,6 +108,7 @@ impl AppError {
     pub fn client_message(&self) -> String {
         match self {
             Self::Unauthenticated => "You need to sign in.".into(),
+            Self::InvalidCredentials => "The email or password is wrong.".into(),
             Self::Forbidden(message) => message.clone(),
             Self::NotFound(what) => format!("{what} not found."),
             Self::BadUserInput { message, .. } => message.clone(),
@@ -168,7 +171,7 @@ impl From<AppError> for async_graphql::Error {
 
 impl From<sea_orm::DbErr> for AppError {
     fn from(err: sea_orm::DbErr) -> Self {
-        Self::Internal(Box::new(err))
+        Self::Internal(std::sync::Arc::new(err))
     }
 }
 

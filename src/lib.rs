@@ -1,43 +1,104 @@
 //! Groundwork: a GraphQL API server that is the whole backend of a SaaS product.
 
+pub mod auth;
 pub mod config;
+pub mod crypto;
 pub mod db;
 pub mod error;
 pub mod graphql;
 pub mod http;
+pub mod mail;
+pub mod ratelimit;
 pub mod telemetry;
 
-use std::{future::Future, net::SocketAddr, sync::Arc};
+use std::{future::Future, net::SocketAddr, ops::Deref, sync::Arc, time::Duration};
 
 use axum::Router;
 use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::{config::Config, graphql::AppSchema};
+use crate::{
+    auth::passwords::Passwords, config::Config, graphql::AppSchema, mail::Mailer,
+    ratelimit::RateLimiter,
+};
 
-/// What every handler shares. Nothing in here may belong to one user.
-#[derive(Clone)]
-pub struct AppState {
-    pub config: Arc<Config>,
+/// What services need from the running server. Shared by every request, so
+/// nothing in here may belong to one user.
+pub struct Core {
+    pub config: Config,
     pub db: DatabaseConnection,
-    pub schema: AppSchema,
+    pub passwords: Passwords,
+    pub limiter: RateLimiter,
+    pub mailer: Arc<Mailer>,
+    /// For calls to OAuth providers; never follows redirects.
+    pub http: reqwest::Client,
     /// Cancelled when the server begins to shut down; background work stops on it.
     pub shutdown: CancellationToken,
 }
 
-impl AppState {
-    pub fn new(config: Config, db: DatabaseConnection) -> Self {
-        let config = Arc::new(config);
-        let schema = graphql::with_limits(graphql::builder(), &config.graphql)
-            .data(db.clone())
-            .finish();
-        Self {
+impl Core {
+    pub async fn new(config: Config, db: DatabaseConnection) -> Result<Self, StartError> {
+        let limiter = match &config.redis_url {
+            Some(url) => RateLimiter::redis(url.expose(), config.redis_key_prefix.clone())
+                .await
+                .map_err(|e| StartError::Service(format!("cannot connect to Redis: {e}")))?,
+            None => RateLimiter::Database(db.clone()),
+        };
+        let mailer = Mailer::from_url(config.mail_url.expose(), &config.mail_from)
+            .map_err(StartError::Service)?;
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(15))
+            .build()
+            .map_err(|e| StartError::Service(format!("cannot build the HTTP client: {e}")))?;
+        Ok(Self {
+            passwords: Passwords::new(config.password_hash_concurrency),
+            limiter,
+            mailer: Arc::new(mailer),
+            http,
+            shutdown: CancellationToken::new(),
             config,
             db,
-            schema,
-            shutdown: CancellationToken::new(),
-        }
+        })
+    }
+
+    /// Starts the background workers; they stop when `shutdown` is cancelled.
+    pub fn spawn_workers(&self) {
+        tokio::spawn(mail::outbox::run_worker(
+            self.db.clone(),
+            self.mailer.clone(),
+            mail::outbox::WorkerSettings {
+                poll_interval: self.config.mail_poll_interval,
+                retry_base: self.config.mail_retry_base,
+            },
+            self.shutdown.clone(),
+        ));
+    }
+}
+
+/// What every handler shares: the core and the schema built on it.
+#[derive(Clone)]
+pub struct AppState {
+    pub core: Arc<Core>,
+    pub schema: AppSchema,
+}
+
+impl Deref for AppState {
+    type Target = Core;
+
+    fn deref(&self) -> &Core {
+        &self.core
+    }
+}
+
+impl AppState {
+    pub fn new(core: Core) -> Self {
+        let core = Arc::new(core);
+        let schema = graphql::with_limits(graphql::builder(), &core.config.graphql)
+            .data(core.clone())
+            .finish();
+        Self { core, schema }
     }
 }
 
@@ -48,6 +109,8 @@ pub fn build_app(state: AppState) -> Router {
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
+    #[error("{0}")]
+    Service(String),
     #[error("cannot connect to the database: {0}")]
     Database(#[source] sea_orm::DbErr),
     #[error("cannot apply migrations: {0}")]
@@ -70,7 +133,7 @@ pub struct Server {
 impl Server {
     /// Connects to the database, applies pending migrations when asked, and
     /// binds `BIND_ADDR` (port 0 picks a free port).
-    pub async fn build(config: Config, migrate: bool) -> Result<Self, StartError> {
+    pub async fn build(mut config: Config, migrate: bool) -> Result<Self, StartError> {
         let db = db::connect(&config).await.map_err(StartError::Database)?;
         if migrate {
             db::migrate_up(&db).await.map_err(StartError::Migrations)?;
@@ -79,7 +142,15 @@ impl Server {
         let listener = TcpListener::bind(addr)
             .await
             .map_err(|source| StartError::Bind { addr, source })?;
-        let state = AppState::new(config, db);
+        // A PUBLIC_URL derived from a BIND_ADDR with port 0 names the port
+        // actually bound, so links back to this server (OAuth callbacks) work.
+        if config.public_url == format!("http://{addr}")
+            && let Ok(bound) = listener.local_addr()
+        {
+            config.public_url = format!("http://{bound}");
+        }
+        let state = AppState::new(Core::new(config, db).await?);
+        state.spawn_workers();
         Ok(Self {
             listener,
             router: build_app(state.clone()),

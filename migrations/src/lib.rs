@@ -5,11 +5,25 @@
 pub use sea_orm_migration::MigrationStatus;
 pub use sea_orm_migration::prelude::*;
 
+mod m20261126_000001_create_users;
+mod m20261126_000002_create_sessions;
+mod m20261126_000003_create_oauth_accounts;
+mod m20261126_000004_create_user_tokens;
+mod m20261126_000005_create_mail_outbox;
+mod m20261126_000006_create_rate_limits;
+
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![]
+        vec![
+            Box::new(m20261126_000001_create_users::Migration),
+            Box::new(m20261126_000002_create_sessions::Migration),
+            Box::new(m20261126_000003_create_oauth_accounts::Migration),
+            Box::new(m20261126_000004_create_user_tokens::Migration),
+            Box::new(m20261126_000005_create_mail_outbox::Migration),
+            Box::new(m20261126_000006_create_rate_limits::Migration),
+        ]
     }
 }

@@ -1,23 +1,30 @@
 //! Schema assembly: one Query / Mutation / Subscription object per domain,
 //! merged at the root, and the validation limits every operation runs under.
 
+pub mod context;
 mod meta;
 
-use async_graphql::{EmptyMutation, EmptySubscription, MergedObject, Schema, SchemaBuilder};
+use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
 
-use crate::config::GraphqlLimits;
+use crate::{auth, config::GraphqlLimits};
 
 #[derive(MergedObject, Default)]
-pub struct QueryRoot(meta::MetaQuery);
+pub struct QueryRoot(meta::MetaQuery, auth::graphql::AuthQuery);
 
-pub type MutationRoot = EmptyMutation;
+#[derive(MergedObject, Default)]
+pub struct MutationRoot(auth::graphql::AuthMutation);
+
 pub type SubscriptionRoot = EmptySubscription;
 
 pub type AppSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
 /// The schema without runtime data: enough to print the SDL.
 pub fn builder() -> SchemaBuilder<QueryRoot, MutationRoot, SubscriptionRoot> {
-    Schema::build(QueryRoot::default(), EmptyMutation, EmptySubscription)
+    Schema::build(
+        QueryRoot::default(),
+        MutationRoot::default(),
+        EmptySubscription,
+    )
 }
 
 /// The SDL that `groundwork schema` prints and `schema.graphql` holds.

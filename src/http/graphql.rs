@@ -12,18 +12,33 @@ use async_graphql::{
 };
 use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::{
-    body::Bytes,
     extract::{Query, State, WebSocketUpgrade},
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{Html, IntoResponse, Response},
 };
 
-use crate::AppState;
+use super::request_meta;
+use crate::{AppState, auth::session, error::AppError, graphql::context::RequestContext};
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 
-pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let media = ResponseMedia::negotiate(&headers);
+pub async fn post(State(state): State<AppState>, request: axum::extract::Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let headers = &parts.headers;
+    let media = ResponseMedia::negotiate(headers);
+    let body = match axum::body::to_bytes(body, state.config.max_body_bytes).await {
+        Ok(body) => body,
+        Err(_) => {
+            return Rejection {
+                status: StatusCode::PAYLOAD_TOO_LARGE,
+                message: format!(
+                    "The request body is larger than {} bytes.",
+                    state.config.max_body_bytes
+                ),
+            }
+            .into_response(media);
+        }
+    };
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -49,16 +64,22 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Bytes
             return Rejection::bad_request("The batch is empty.").into_response(media);
         }
     }
-    let response = state.schema.execute_batch(batch).await;
+    let context = match request_context(&state, &http::Request::from_parts(parts, ())).await {
+        Ok(context) => context,
+        Err(e) => return internal_error(e, media),
+    };
+    let response = state.schema.execute_batch(batch.data(context)).await;
     media.respond(StatusCode::OK, &response)
 }
 
 pub async fn get(
     State(state): State<AppState>,
-    headers: HeaderMap,
     Query(params): Query<GetParams>,
+    request: axum::extract::Request,
 ) -> Response {
-    let media = ResponseMedia::negotiate(&headers);
+    let media = ResponseMedia::negotiate(request.headers());
+    // The body of a GET is empty; only the head is kept across awaits.
+    let http_request = http::Request::from_parts(request.into_parts().0, ());
     let mut request = match params.into_request() {
         Ok(request) => request,
         Err(message) => return Rejection::bad_request(message).into_response(media),
@@ -79,8 +100,36 @@ pub async fn get(
         // Let execution report syntax and unknown-operation errors as usual.
         Err(()) => {}
     }
-    let response = state.schema.execute(request).await;
+    let context = match request_context(&state, &http_request).await {
+        Ok(context) => context,
+        Err(e) => return internal_error(e, media),
+    };
+    let response = state.schema.execute(request.data(context)).await;
     media.respond(StatusCode::OK, &BatchResponse::Single(response))
+}
+
+/// Who sends the request and from where, for the request's data.
+async fn request_context<B>(
+    state: &AppState,
+    request: &http::Request<B>,
+) -> Result<RequestContext, AppError> {
+    let meta = request_meta(&state.config, request);
+    let viewer = match session::token_from_headers(&state.config, request.headers()) {
+        Some(token) => session::authenticate(&state.db, &state.config, &token).await?,
+        None => None,
+    };
+    Ok(RequestContext { viewer, meta })
+}
+
+fn internal_error(error: AppError, media: ResponseMedia) -> Response {
+    let error = error
+        .into_graphql()
+        .into_server_error(async_graphql::Pos::default());
+    let body = async_graphql::Response::from_errors(vec![error]);
+    media.respond(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        &BatchResponse::Single(body),
+    )
 }
 
 pub async fn websocket(
@@ -228,7 +277,21 @@ impl ResponseMedia {
             Self::GraphqlResponseJson => GRAPHQL_RESPONSE_JSON,
         };
         match serde_json::to_vec(body) {
-            Ok(bytes) => (status, [(header::CONTENT_TYPE, content_type)], bytes).into_response(),
+            Ok(bytes) => {
+                let mut response =
+                    (status, [(header::CONTENT_TYPE, content_type)], bytes).into_response();
+                // Headers set by resolvers, such as the session cookie.
+                let set_by_resolvers = match body {
+                    BatchResponse::Single(r) => vec![&r.http_headers],
+                    BatchResponse::Batch(rs) => rs.iter().map(|r| &r.http_headers).collect(),
+                };
+                for headers in set_by_resolvers {
+                    for (name, value) in headers {
+                        response.headers_mut().append(name.clone(), value.clone());
+                    }
+                }
+                response
+            }
             Err(e) => {
                 tracing::error!(error = %e, "cannot serialize a GraphQL response");
                 StatusCode::INTERNAL_SERVER_ERROR.into_response()

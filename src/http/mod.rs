@@ -20,9 +20,43 @@ use tower_http::{
     trace::{DefaultOnResponse, TraceLayer},
 };
 
-use crate::AppState;
+use crate::{AppState, config::Config, graphql::context::RequestMeta};
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// The client's address and user agent. Behind `TRUSTED_PROXY_HOPS`
+/// proxies, the address is the one the outermost trusted proxy saw, read
+/// from the right of `X-Forwarded-For`, where a client cannot forge it.
+pub fn request_meta<B>(config: &Config, request: &Request<B>) -> RequestMeta {
+    let peer = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip().to_string());
+    let ip = if config.trusted_proxy_hops == 0 {
+        peer
+    } else {
+        let forwarded: Vec<String> = request
+            .headers()
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+            .collect();
+        forwarded
+            .len()
+            .checked_sub(config.trusted_proxy_hops)
+            .and_then(|i| forwarded.get(i).cloned())
+            .or(peer)
+    };
+    let user_agent = request
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(|ua| ua.chars().take(512).collect());
+    RequestMeta { ip, user_agent }
+}
 
 pub fn router(state: AppState) -> Router {
     let config = state.config.clone();
@@ -30,7 +64,8 @@ pub fn router(state: AppState) -> Router {
         .route("/graphql", get(graphql::get).post(graphql::post))
         .route("/graphql/ws", get(graphql::websocket))
         .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz));
+        .route("/readyz", get(health::readyz))
+        .merge(crate::auth::oauth::routes());
     if config.graphql.graphiql {
         routes = routes.route("/graphiql", get(graphql::graphiql));
     }

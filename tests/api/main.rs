@@ -2,4 +2,8 @@
 
 mod support;
 
+mod accounts;
 mod foundation;
+mod oauth;
+mod passwords;
+mod throttling;

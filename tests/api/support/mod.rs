@@ -5,6 +5,9 @@
 
 mod client;
 mod database;
+pub mod fake_oauth;
+pub mod fake_smtp;
+mod mail;
 
 use std::{collections::HashMap, net::SocketAddr};
 
@@ -15,15 +18,27 @@ use tokio::{sync::oneshot, task::JoinHandle};
 
 pub use client::{Client, GqlResponse};
 pub use database::TestDatabase;
+pub use mail::{Mailbox, link_token};
 
 pub struct TestApp {
     pub addr: SocketAddr,
+    /// Mail the server sent (it writes one .eml file per message here).
+    pub mailbox: Mailbox,
     pub base_url: String,
     pub db: DatabaseConnection,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
     // Declared last: the database is dropped after the server has stopped.
     database: TestDatabase,
+}
+
+/// The password `TestApp::sign_up` gives every user.
+pub const PASSWORD: &str = "correct horse battery";
+
+pub struct SignedUp {
+    pub client: Client,
+    pub user_id: String,
+    pub token: String,
 }
 
 /// Settings for a test server; unset variables take their defaults.
@@ -57,7 +72,18 @@ impl TestApp {
 
     /// A server on a database the caller made (two servers can share one).
     pub async fn spawn_on(database: TestDatabase, settings: TestConfig) -> Self {
+        let mailbox = Mailbox::new();
         let mut vars = settings.vars.clone();
+        vars.entry("MAIL_URL".into())
+            .or_insert_with(|| format!("file:{}", mailbox.dir.display()));
+        vars.entry("MAIL_POLL_INTERVAL".into())
+            .or_insert_with(|| "50ms".into());
+        vars.entry("MAIL_RETRY_BASE".into())
+            .or_insert_with(|| "200ms".into());
+        if vars.get("APP_ENV").is_some_and(|e| e == "production") {
+            vars.entry("SECRET_KEY".into())
+                .or_insert_with(|| "test-secret-key-test-secret-key-0123456789".into());
+        }
         vars.entry("DATABASE_URL".into())
             .or_insert_with(|| database.url.clone());
         vars.entry("BIND_ADDR".into())
@@ -66,7 +92,7 @@ impl TestApp {
             .or_insert_with(|| "http://app.test".into());
         vars.entry("SHUTDOWN_GRACE_SECONDS".into())
             .or_insert_with(|| "5".into());
-        let config = Config::from_lookup(|k| vars.get(k).cloned()).expect("test configuration");
+        let config = Config::from_vars(&vars).expect("test configuration");
         let mut server = Server::build(config, true).await.expect("server starts");
         if let Some(routes) = settings.extra_routes {
             server = server.merge(routes);
@@ -79,6 +105,7 @@ impl TestApp {
         }));
         Self {
             addr,
+            mailbox,
             base_url: format!("http://{addr}"),
             db,
             stop: Some(stop),
@@ -98,6 +125,24 @@ impl TestApp {
     /// A new client with an empty cookie jar.
     pub fn client(&self) -> Client {
         Client::new(&self.base_url)
+    }
+
+    /// Signs up a new user with a client of its own; returns the signed-in
+    /// client, the user's id and the session token.
+    pub async fn sign_up(&self, email: &str, name: &str) -> SignedUp {
+        let client = self.client();
+        let res = client
+            .gql(
+                "mutation($input: SignUpInput!) { signUp(input: $input) { token user { id } } }",
+                serde_json::json!({ "input": { "email": email, "password": PASSWORD, "name": name } }),
+            )
+            .await;
+        let data = res.data();
+        SignedUp {
+            user_id: data["signUp"]["user"]["id"].as_str().unwrap().to_owned(),
+            token: data["signUp"]["token"].as_str().unwrap().to_owned(),
+            client,
+        }
     }
 
     /// Sends the shutdown signal and waits for the server to finish.

@@ -1,0 +1,272 @@
+//! The accounts slice of the schema: `viewer`, `User`, sessions, and the
+//! sign-up / sign-in / password mutations.
+
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+
+use super::{entity::user, service, session};
+use crate::{
+    error::AppResult,
+    graphql::context::{ContextExt, Viewer},
+};
+
+/// A user as others may see it. Built from the entity by hand, so a
+/// password hash can never reach the schema by a derive.
+#[derive(Clone)]
+pub struct User(pub user::Model);
+
+impl User {
+    fn is_viewer(&self, ctx: &Context<'_>) -> bool {
+        ctx.request()
+            .viewer
+            .as_ref()
+            .is_some_and(|v| v.user.id == self.0.id)
+    }
+}
+
+#[Object]
+impl User {
+    async fn id(&self) -> ID {
+        ID(self.0.id.clone())
+    }
+
+    async fn email(&self) -> &str {
+        &self.0.email
+    }
+
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    async fn avatar_url(&self) -> Option<&str> {
+        self.0.avatar_url.as_deref()
+    }
+
+    async fn email_verified(&self) -> bool {
+        self.0.email_verified_at.is_some()
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+
+    /// The viewer's own sessions; empty for any other user.
+    async fn sessions(&self, ctx: &Context<'_>) -> AppResult<Vec<Session>> {
+        if !self.is_viewer(ctx) {
+            return Ok(Vec::new());
+        }
+        let current = &ctx.viewer()?.session_id;
+        let core = ctx.core();
+        Ok(service::live_sessions(core, &self.0.id)
+            .await?
+            .into_iter()
+            .map(|s| Session {
+                current: &s.id == current,
+                id: ID(s.id),
+                created_at: s.created_at,
+                last_seen_at: s.last_seen_at,
+                expires_at: s
+                    .expires_at
+                    .min(s.last_seen_at + core.config.session_idle_timeout),
+                user_agent: s.user_agent,
+                ip: s.ip,
+            })
+            .collect())
+    }
+
+    /// The sign-in providers linked to the viewer's account; empty for any other user.
+    async fn linked_accounts(&self, ctx: &Context<'_>) -> AppResult<Vec<LinkedAccount>> {
+        if !self.is_viewer(ctx) {
+            return Ok(Vec::new());
+        }
+        Ok(service::linked_accounts(ctx.core(), &self.0.id)
+            .await?
+            .into_iter()
+            .map(|a| LinkedAccount {
+                provider: a.provider,
+                created_at: a.created_at,
+            })
+            .collect())
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct Session {
+    id: ID,
+    current: bool,
+    created_at: DateTime<Utc>,
+    last_seen_at: DateTime<Utc>,
+    /// When the session ends unless used again: the sooner of the idle and
+    /// the absolute expiry.
+    expires_at: DateTime<Utc>,
+    user_agent: Option<String>,
+    ip: Option<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct LinkedAccount {
+    provider: String,
+    created_at: DateTime<Utc>,
+}
+
+#[derive(SimpleObject)]
+pub struct AuthPayload {
+    user: User,
+    /// The session token, for clients that send Authorization: Bearer instead of the cookie.
+    token: String,
+}
+
+#[derive(InputObject)]
+pub struct SignUpInput {
+    email: String,
+    password: String,
+    name: String,
+    /// Joins that organization on sign-up; the email must be the invited one.
+    invitation_token: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct SignInInput {
+    email: String,
+    password: String,
+}
+
+#[derive(InputObject)]
+pub struct UpdateProfileInput {
+    name: Option<String>,
+    /// An http(s) URL; an empty string removes the avatar.
+    avatar_url: Option<String>,
+}
+
+#[derive(Default)]
+pub struct AuthQuery;
+
+#[Object]
+impl AuthQuery {
+    /// The signed-in user, or null when the request carries no valid session.
+    async fn viewer(&self, ctx: &Context<'_>) -> Option<User> {
+        ctx.request().viewer.as_ref().map(|v| User(v.user.clone()))
+    }
+}
+
+#[derive(Default)]
+pub struct AuthMutation;
+
+/// Sets the session cookie and hands the token over.
+fn signed_in(ctx: &Context<'_>, signed_in: service::SignedIn) -> AuthPayload {
+    ctx.set_cookie(session::session_cookie(
+        &ctx.core().config,
+        &signed_in.token,
+    ));
+    AuthPayload {
+        user: User(signed_in.user),
+        token: signed_in.token,
+    }
+}
+
+fn viewer<'a>(ctx: &'a Context<'_>) -> AppResult<&'a Viewer> {
+    ctx.viewer()
+}
+
+#[Object]
+impl AuthMutation {
+    async fn sign_up(&self, ctx: &Context<'_>, input: SignUpInput) -> AppResult<AuthPayload> {
+        let done = service::sign_up(
+            ctx.core(),
+            service::SignUp {
+                email: input.email,
+                password: input.password,
+                name: input.name,
+                invitation_token: input.invitation_token,
+            },
+            ctx.meta(),
+        )
+        .await?;
+        Ok(signed_in(ctx, done))
+    }
+
+    async fn sign_in(&self, ctx: &Context<'_>, input: SignInInput) -> AppResult<AuthPayload> {
+        let done = service::sign_in(ctx.core(), &input.email, &input.password, ctx.meta()).await?;
+        Ok(signed_in(ctx, done))
+    }
+
+    /// Ends the current session.
+    async fn sign_out(&self, ctx: &Context<'_>) -> AppResult<bool> {
+        ctx.set_cookie(session::clear_cookie(&ctx.core().config));
+        match ctx.request().viewer.as_ref() {
+            Some(viewer) => service::sign_out(ctx.core(), viewer).await,
+            None => Ok(false),
+        }
+    }
+
+    /// Ends every session of the viewer except the current one; returns how many.
+    async fn revoke_other_sessions(&self, ctx: &Context<'_>) -> AppResult<i32> {
+        let count = service::revoke_other_sessions(ctx.core(), viewer(ctx)?).await?;
+        Ok(i32::try_from(count).unwrap_or(i32::MAX))
+    }
+
+    async fn revoke_session(&self, ctx: &Context<'_>, id: ID) -> AppResult<bool> {
+        service::revoke_session(ctx.core(), viewer(ctx)?, &id).await
+    }
+
+    async fn request_email_verification(&self, ctx: &Context<'_>) -> AppResult<bool> {
+        service::request_email_verification(ctx.core(), viewer(ctx)?).await
+    }
+
+    async fn verify_email(&self, ctx: &Context<'_>, token: String) -> AppResult<User> {
+        Ok(User(service::verify_email(ctx.core(), &token).await?))
+    }
+
+    /// Always true, whether or not the email belongs to an account.
+    async fn request_password_reset(&self, ctx: &Context<'_>, email: String) -> AppResult<bool> {
+        service::request_password_reset(ctx.core(), &email, ctx.meta()).await
+    }
+
+    /// Sets the password, ends every session, and signs in afresh.
+    async fn reset_password(
+        &self,
+        ctx: &Context<'_>,
+        token: String,
+        new_password: String,
+    ) -> AppResult<AuthPayload> {
+        let done = service::reset_password(ctx.core(), &token, &new_password, ctx.meta()).await?;
+        Ok(signed_in(ctx, done))
+    }
+
+    async fn change_password(
+        &self,
+        ctx: &Context<'_>,
+        current_password: String,
+        new_password: String,
+    ) -> AppResult<bool> {
+        service::change_password(ctx.core(), viewer(ctx)?, &current_password, &new_password).await
+    }
+
+    async fn update_profile(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateProfileInput,
+    ) -> AppResult<User> {
+        let user = service::update_profile(
+            ctx.core(),
+            viewer(ctx)?,
+            input.name.as_deref(),
+            input.avatar_url.as_deref(),
+        )
+        .await?;
+        Ok(User(user))
+    }
+
+    async fn unlink_account(&self, ctx: &Context<'_>, provider: String) -> AppResult<User> {
+        Ok(User(
+            service::unlink_account(ctx.core(), viewer(ctx)?, &provider).await?,
+        ))
+    }
+
+    async fn delete_account(&self, ctx: &Context<'_>, password: Option<String>) -> AppResult<bool> {
+        let deleted =
+            service::delete_account(ctx.core(), viewer(ctx)?, password.as_deref()).await?;
+        ctx.set_cookie(session::clear_cookie(&ctx.core().config));
+        Ok(deleted)
+    }
+}

@@ -1,0 +1,10 @@
+//! Users, sessions, passwords, OAuth sign-in and email tokens.
+
+pub mod entity;
+pub mod graphql;
+pub mod oauth;
+pub mod oauth_service;
+pub mod passwords;
+pub mod service;
+pub mod session;
+pub mod validate;

@@ -1,0 +1,166 @@
+//! The mail outbox: messages are inserted in the caller's transaction and
+//! delivered by `run_worker`, at least once, retried with backoff.
+
+use std::{sync::Arc, time::Duration};
+
+use chrono::Utc;
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, sea_query::Expr,
+};
+use tokio_util::sync::CancellationToken;
+
+use super::{Mail, Mailer};
+use crate::error::AppResult;
+
+pub mod entity {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "mail_outbox")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub to_address: String,
+        pub subject: String,
+        pub text_body: String,
+        pub html_body: String,
+        pub attempts: i32,
+        pub next_attempt_at: DateTimeUtc,
+        pub last_error: Option<String>,
+        pub sent_at: Option<DateTimeUtc>,
+        pub created_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+use entity::{ActiveModel, Column, Entity};
+
+/// Queues `mail` for `to`; pass the transaction of the change it reports.
+pub async fn enqueue(conn: &impl ConnectionTrait, to: &str, mail: Mail) -> AppResult<()> {
+    let now = Utc::now();
+    Entity::insert(ActiveModel {
+        id: Set(crate::crypto::new_id()),
+        to_address: Set(to.to_owned()),
+        subject: Set(mail.subject),
+        text_body: Set(mail.text),
+        html_body: Set(mail.html),
+        attempts: Set(0),
+        next_attempt_at: Set(now),
+        last_error: Set(None),
+        sent_at: Set(None),
+        created_at: Set(now),
+    })
+    .exec_without_returning(conn)
+    .await?;
+    Ok(())
+}
+
+/// How long a claimed message is left alone before another worker may take
+/// it up (a worker that died mid-send).
+const LEASE: Duration = Duration::from_secs(300);
+const MAX_BACKOFF: Duration = Duration::from_secs(3600);
+const BATCH: u64 = 20;
+
+pub struct WorkerSettings {
+    pub poll_interval: Duration,
+    pub retry_base: Duration,
+}
+
+/// Sends due messages until `shutdown`; safe to run on every replica.
+pub async fn run_worker(
+    db: DatabaseConnection,
+    mailer: Arc<Mailer>,
+    settings: WorkerSettings,
+    shutdown: CancellationToken,
+) {
+    loop {
+        if let Err(e) = deliver_due(&db, &mailer, &settings).await {
+            tracing::warn!(error = ?e, "mail outbox pass failed");
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(settings.poll_interval) => {}
+        }
+    }
+}
+
+async fn deliver_due(
+    db: &DatabaseConnection,
+    mailer: &Mailer,
+    settings: &WorkerSettings,
+) -> Result<(), sea_orm::DbErr> {
+    let now = Utc::now();
+    let due = Entity::find()
+        .filter(Column::SentAt.is_null())
+        .filter(Column::NextAttemptAt.lte(now))
+        .order_by_asc(Column::NextAttemptAt)
+        .limit(BATCH)
+        .all(db)
+        .await?;
+    for message in due {
+        // Claim the message: only the worker whose update matches the
+        // attempts it read goes on to send it.
+        let claimed = Entity::update_many()
+            .col_expr(Column::Attempts, Expr::value(message.attempts + 1))
+            .col_expr(Column::NextAttemptAt, Expr::value(now + LEASE))
+            .filter(Column::Id.eq(&message.id))
+            .filter(Column::Attempts.eq(message.attempts))
+            .filter(Column::SentAt.is_null())
+            .exec(db)
+            .await?;
+        if claimed.rows_affected != 1 {
+            continue;
+        }
+        let mail = Mail {
+            subject: message.subject.clone(),
+            text: message.text_body.clone(),
+            html: message.html_body.clone(),
+        };
+        let update = Entity::update_many().filter(Column::Id.eq(&message.id));
+        match mailer.send(&message.to_address, &mail).await {
+            Ok(()) => {
+                update
+                    .col_expr(Column::SentAt, Expr::value(Utc::now()))
+                    .col_expr(Column::LastError, Expr::value(Option::<String>::None))
+                    .exec(db)
+                    .await?;
+            }
+            Err(error) => {
+                let attempts = message.attempts + 1;
+                let delay = backoff(settings.retry_base, attempts);
+                tracing::warn!(id = %message.id, attempts, ?delay, %error, "mail not delivered; will retry");
+                update
+                    .col_expr(Column::NextAttemptAt, Expr::value(Utc::now() + delay))
+                    .col_expr(Column::LastError, Expr::value(error))
+                    .exec(db)
+                    .await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Doubles from `base` with each failed attempt, up to an hour.
+fn backoff(base: Duration, attempts: i32) -> Duration {
+    let exponent = attempts.saturating_sub(1).clamp(0, 20) as u32;
+    base.saturating_mul(2u32.saturating_pow(exponent))
+        .min(MAX_BACKOFF)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_is_capped() {
+        let base = Duration::from_secs(10);
+        assert_eq!(backoff(base, 1), Duration::from_secs(10));
+        assert_eq!(backoff(base, 3), Duration::from_secs(40));
+        assert_eq!(backoff(base, 30), MAX_BACKOFF);
+    }
+}
