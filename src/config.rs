@@ -113,6 +113,7 @@ pub struct Config {
     pub mail_poll_interval: Duration,
     pub mail_retry_base: Duration,
     pub oauth_providers: Vec<OAuthProviderConfig>,
+    pub invitation_ttl: Duration,
 }
 
 /// A setting that could not be used: which variable, and what is wrong with it.
@@ -269,6 +270,7 @@ impl Config {
             mail_poll_interval: env.duration("MAIL_POLL_INTERVAL", "1s")?,
             mail_retry_base: env.duration("MAIL_RETRY_BASE", "10s")?,
             oauth_providers: oauth_providers(&env)?,
+            invitation_ttl: env.duration("INVITATION_TTL", "7d")?,
             database_url: Secret::new(database_url),
             database_max_connections: max_connections,
             bind_addr,

@@ -1,5 +1,7 @@
 //! Groundwork: a GraphQL API server that is the whole backend of a SaaS product.
 
+pub mod access;
+pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod crypto;
@@ -8,6 +10,7 @@ pub mod error;
 pub mod graphql;
 pub mod http;
 pub mod mail;
+pub mod orgs;
 pub mod ratelimit;
 pub mod telemetry;
 

@@ -11,6 +11,10 @@ mod m20261126_000003_create_oauth_accounts;
 mod m20261126_000004_create_user_tokens;
 mod m20261126_000005_create_mail_outbox;
 mod m20261126_000006_create_rate_limits;
+mod m20261126_000007_create_organizations;
+mod m20261126_000008_create_memberships;
+mod m20261126_000009_create_invitations;
+mod m20261126_000010_create_audit_events;
 
 pub struct Migrator;
 
@@ -24,6 +28,10 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000004_create_user_tokens::Migration),
             Box::new(m20261126_000005_create_mail_outbox::Migration),
             Box::new(m20261126_000006_create_rate_limits::Migration),
+            Box::new(m20261126_000007_create_organizations::Migration),
+            Box::new(m20261126_000008_create_memberships::Migration),
+            Box::new(m20261126_000009_create_invitations::Migration),
+            Box::new(m20261126_000010_create_audit_events::Migration),
         ]
     }
 }

@@ -7,7 +7,14 @@ use chrono::{DateTime, Utc};
 use super::{entity::user, service, session};
 use crate::{
     error::AppResult,
-    graphql::context::{ContextExt, Viewer},
+    graphql::{
+        context::{ContextExt, Viewer},
+        pagination::{Page, PageArgs, page},
+    },
+    orgs::{
+        self,
+        graphql::{Invitation, Organization},
+    },
 };
 
 /// A user as others may see it. Built from the entity by hand, so a
@@ -48,6 +55,44 @@ impl User {
 
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
+    }
+
+    /// The organizations the user belongs to, in joining order; only the
+    /// viewer's own are listed, for any other user the list is empty.
+    async fn organizations(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> AppResult<Page<Organization>> {
+        let args = PageArgs::parse(first, after)?;
+        if !self.is_viewer(ctx) {
+            return Ok(page(Vec::new(), &args, 0));
+        }
+        let (rows, total) = orgs::service::list_for_user(ctx.core(), &self.0.id, &args).await?;
+        let mut nodes = Vec::with_capacity(rows.len());
+        for (membership, model) in rows {
+            nodes.push((
+                membership.id.clone(),
+                Organization {
+                    role: membership.role()?,
+                    model,
+                },
+            ));
+        }
+        Ok(page(nodes, &args, total))
+    }
+
+    /// Invitations waiting for the viewer's verified email; empty for any other user.
+    async fn pending_invitations(&self, ctx: &Context<'_>) -> AppResult<Vec<Invitation>> {
+        if !self.is_viewer(ctx) {
+            return Ok(Vec::new());
+        }
+        Ok(orgs::invitations::pending_for(ctx.core(), &self.0)
+            .await?
+            .into_iter()
+            .map(Invitation)
+            .collect())
     }
 
     /// The viewer's own sessions; empty for any other user.

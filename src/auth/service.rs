@@ -12,7 +12,10 @@ use super::{
     session as sessions, validate,
 };
 use crate::{
-    Core, crypto,
+    Core,
+    audit::Actor,
+    crypto,
+    orgs::{self, invitations},
     error::{AppError, AppResult},
     graphql::context::{RequestMeta, Viewer},
     mail::{outbox, templates},
@@ -73,7 +76,9 @@ pub async fn insert_user(
         created_at: Set(now),
         updated_at: Set(now),
     };
-    Ok(model.insert(conn).await?)
+    let user = model.insert(conn).await?;
+    crate::orgs::service::create_personal(conn, &user).await?;
+    Ok(user)
 }
 
 pub async fn find_by_email(
@@ -90,13 +95,6 @@ pub async fn sign_up(core: &Core, input: SignUp, meta: &RequestMeta) -> AppResul
     let email = validate::email("email", &input.email)?;
     let name = validate::name("name", &input.name)?;
     validate::password("password", &input.password)?;
-    if input.invitation_token.is_some() {
-        // No invitation can exist before organizations do.
-        return Err(AppError::bad_input(
-            "invitationToken",
-            "This invitation is invalid or has expired.",
-        ));
-    }
     core.limiter
         .hit(
             &format!("signup:ip:{}", ip_key(meta)),
@@ -109,13 +107,30 @@ pub async fn sign_up(core: &Core, input: SignUp, meta: &RequestMeta) -> AppResul
     let hash = core.passwords.hash(&input.password).await?;
 
     let txn = core.db.begin().await?;
-    let user = match insert_user(&txn, &email, &name, Some(hash), false, None).await {
-        Ok(user) => user,
-        // Two sign-ups for one address at once: the unique index decides.
-        Err(_) if find_by_email(&txn, &email).await?.is_some() => return Err(email_taken()),
-        Err(e) => return Err(e),
+    let invitation = match &input.invitation_token {
+        Some(token) => Some(invitations::check_at_sign_up(&txn, token, &email).await?),
+        None => None,
     };
-    send_verification(&txn, core, &user).await?;
+    // An invitation link reached this address, which proves it.
+    let verified = invitation.is_some();
+    let user = match insert_user(&txn, &email, &name, Some(hash), verified, None).await {
+        Ok(user) => user,
+        Err(e) => {
+            // Two sign-ups for one address at once: the unique index decides.
+            txn.rollback().await?;
+            if find_by_email(&core.db, &email).await?.is_some() {
+                return Err(email_taken());
+            }
+            return Err(e);
+        }
+    };
+    match &invitation {
+        Some(invitation) => {
+            let actor = Actor::user(&user.id, meta);
+            invitations::join_at_sign_up(&txn, invitation, &user, &actor).await?;
+        }
+        None => send_verification(&txn, core, &user).await?,
+    }
     let token = sessions::issue(&txn, &core.config, &user.id, meta).await?;
     txn.commit().await?;
     Ok(SignedIn { user, token })
@@ -285,6 +300,7 @@ pub async fn delete_account(
         .one(&txn)
         .await?
         .ok_or(AppError::Unauthenticated)?;
+    orgs::service::before_user_deleted(&txn, &user.id).await?;
     user.delete(&txn).await?;
     txn.commit().await?;
     Ok(true)

@@ -5,8 +5,10 @@ use std::sync::Arc;
 
 use async_graphql::Context;
 
+use super::loaders::Loaders;
 use crate::{
     Core,
+    audit::Actor,
     auth::entity::user,
     error::{AppError, AppResult},
 };
@@ -40,6 +42,12 @@ pub trait ContextExt {
         &self.request().meta
     }
     fn set_cookie(&self, value: String);
+    /// The request's DataLoaders.
+    fn loaders(&self) -> AppResult<&Loaders>;
+    /// The signed-in viewer as the actor of a change, or `UNAUTHENTICATED`.
+    fn actor(&self) -> AppResult<Actor> {
+        Ok(Actor::user(&self.viewer()?.user.id, self.meta()))
+    }
 }
 
 impl ContextExt for Context<'_> {
@@ -62,5 +70,11 @@ impl ContextExt for Context<'_> {
 
     fn set_cookie(&self, value: String) {
         self.append_http_header(http::header::SET_COOKIE, value);
+    }
+
+    fn loaders(&self) -> AppResult<&Loaders> {
+        self.data_opt::<Arc<Loaders>>()
+            .map(Arc::as_ref)
+            .ok_or_else(|| AppError::internal("request has no loaders"))
     }
 }

@@ -2,17 +2,23 @@
 //! merged at the root, and the validation limits every operation runs under.
 
 pub mod context;
+pub mod loaders;
 mod meta;
+pub mod pagination;
 
 use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
 
-use crate::{auth, config::GraphqlLimits};
+use crate::{auth, config::GraphqlLimits, orgs};
 
 #[derive(MergedObject, Default)]
-pub struct QueryRoot(meta::MetaQuery, auth::graphql::AuthQuery);
+pub struct QueryRoot(
+    meta::MetaQuery,
+    auth::graphql::AuthQuery,
+    orgs::graphql::OrgQuery,
+);
 
 #[derive(MergedObject, Default)]
-pub struct MutationRoot(auth::graphql::AuthMutation);
+pub struct MutationRoot(auth::graphql::AuthMutation, orgs::graphql::OrgMutation);
 
 pub type SubscriptionRoot = EmptySubscription;
 

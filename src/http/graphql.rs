@@ -18,6 +18,7 @@ use axum::{
 };
 
 use super::request_meta;
+use crate::graphql::loaders::Loaders;
 use crate::{AppState, auth::session, error::AppError, graphql::context::RequestContext};
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
@@ -68,7 +69,11 @@ pub async fn post(State(state): State<AppState>, request: axum::extract::Request
         Ok(context) => context,
         Err(e) => return internal_error(e, media),
     };
-    let response = state.schema.execute_batch(batch.data(context)).await;
+    let loaders = Loaders::new(&state.db);
+    let response = state
+        .schema
+        .execute_batch(batch.data(context).data(loaders))
+        .await;
     media.respond(StatusCode::OK, &response)
 }
 
@@ -104,7 +109,11 @@ pub async fn get(
         Ok(context) => context,
         Err(e) => return internal_error(e, media),
     };
-    let response = state.schema.execute(request.data(context)).await;
+    let loaders = Loaders::new(&state.db);
+    let response = state
+        .schema
+        .execute(request.data(context).data(loaders))
+        .await;
     media.respond(StatusCode::OK, &BatchResponse::Single(response))
 }
 

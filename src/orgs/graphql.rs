@@ -1,0 +1,385 @@
+//! The organizations slice of the schema.
+
+use async_graphql::{Context, ID, InputObject, Object};
+use chrono::{DateTime, Utc};
+
+use super::{
+    entity::{invitation, membership, organization},
+    invitations::{self, InvitationStatus},
+    service,
+};
+use crate::{
+    access::{Permission, Role},
+    auth::graphql::User,
+    error::{AppError, AppResult},
+    graphql::{
+        context::ContextExt,
+        pagination::{Page, PageArgs, page},
+    },
+};
+
+/// An organization as seen by one of its members: every field knows the
+/// viewer's role, so permission checks need no further lookup.
+#[derive(Clone)]
+pub struct Organization {
+    pub model: organization::Model,
+    pub role: Role,
+}
+
+impl Organization {
+    /// `FORBIDDEN` unless the viewer's role grants `permission`.
+    pub fn require(&self, permission: Permission) -> AppResult<()> {
+        self.role.require(permission)
+    }
+}
+
+/// The organization as the viewer sees it, through the request's loaders;
+/// `None` when the viewer is not a member (or it does not exist).
+pub async fn load_for_viewer(ctx: &Context<'_>, organization_id: &str) -> AppResult<Option<Organization>> {
+    let Some(viewer) = ctx.request().viewer.as_ref() else {
+        return Ok(None);
+    };
+    let loaders = ctx.loaders()?;
+    let key = (viewer.user.id.clone(), organization_id.to_owned());
+    let Some(membership) = loaders.memberships.load_one(key).await? else {
+        return Ok(None);
+    };
+    let Some(model) = loaders.organizations.load_one(organization_id.to_owned()).await? else {
+        return Ok(None);
+    };
+    Ok(Some(Organization {
+        model,
+        role: membership.role()?,
+    }))
+}
+
+/// Like `load_for_viewer`, for fields that cannot be null.
+pub async fn require_for_viewer(ctx: &Context<'_>, organization_id: &str) -> AppResult<Organization> {
+    load_for_viewer(ctx, organization_id)
+        .await?
+        .ok_or(AppError::NotFound("Organization"))
+}
+
+#[Object]
+impl Organization {
+    async fn id(&self) -> ID {
+        ID(self.model.id.clone())
+    }
+
+    async fn name(&self) -> &str {
+        &self.model.name
+    }
+
+    async fn slug(&self) -> &str {
+        &self.model.slug
+    }
+
+    async fn personal(&self) -> bool {
+        self.model.personal
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.model.created_at
+    }
+
+    async fn viewer_role(&self) -> Role {
+        self.role
+    }
+
+    /// What the viewer's role allows here.
+    async fn viewer_permissions(&self) -> Vec<Permission> {
+        self.role.permissions()
+    }
+
+    async fn members(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> AppResult<Page<Membership>> {
+        let args = PageArgs::parse(first, after)?;
+        let (rows, total) = service::members(ctx.core(), &self.model.id, &args).await?;
+        let rows = rows
+            .into_iter()
+            .map(|m| (m.id.clone(), Membership(m)))
+            .collect();
+        Ok(page(rows, &args, total))
+    }
+
+    /// Invitations, newest first; for those who may invite.
+    async fn invitations(
+        &self,
+        ctx: &Context<'_>,
+        status: Option<InvitationStatus>,
+    ) -> AppResult<Vec<Invitation>> {
+        self.require(Permission::MemberInvite)?;
+        Ok(invitations::list(ctx.core(), &self.model.id, status)
+            .await?
+            .into_iter()
+            .map(Invitation)
+            .collect())
+    }
+}
+
+#[derive(Clone)]
+pub struct Membership(pub membership::Model);
+
+#[Object]
+impl Membership {
+    async fn id(&self) -> ID {
+        ID(self.0.id.clone())
+    }
+
+    async fn role(&self) -> AppResult<Role> {
+        self.0.role()
+    }
+
+    async fn user(&self, ctx: &Context<'_>) -> AppResult<User> {
+        ctx.loaders()?
+            .users
+            .load_one(self.0.user_id.clone())
+            .await?
+            .map(User)
+            .ok_or(AppError::NotFound("User"))
+    }
+
+    async fn organization(&self, ctx: &Context<'_>) -> AppResult<Organization> {
+        require_for_viewer(ctx, &self.0.organization_id).await
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+#[derive(Clone)]
+pub struct Invitation(pub invitation::Model);
+
+#[Object]
+impl Invitation {
+    async fn id(&self) -> ID {
+        ID(self.0.id.clone())
+    }
+
+    async fn email(&self) -> &str {
+        &self.0.email
+    }
+
+    async fn role(&self) -> AppResult<Role> {
+        self.0.role.parse()
+    }
+
+    async fn status(&self) -> InvitationStatus {
+        InvitationStatus::of(&self.0, Utc::now())
+    }
+
+    /// For members; the invitee, not yet one, reads `organizationName`.
+    async fn organization(&self, ctx: &Context<'_>) -> AppResult<Organization> {
+        require_for_viewer(ctx, &self.0.organization_id).await
+    }
+
+    /// The inviting organization's name, readable by the invitee too.
+    async fn organization_name(&self, ctx: &Context<'_>) -> AppResult<String> {
+        ctx.loaders()?
+            .organizations
+            .load_one(self.0.organization_id.clone())
+            .await?
+            .map(|o| o.name)
+            .ok_or(AppError::NotFound("Organization"))
+    }
+
+    async fn invited_by(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
+        let Some(id) = &self.0.invited_by else {
+            return Ok(None);
+        };
+        Ok(ctx.loaders()?.users.load_one(id.clone()).await?.map(User))
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+
+    async fn expires_at(&self) -> DateTime<Utc> {
+        self.0.expires_at
+    }
+}
+
+/// What an invitation link points at, readable without signing in.
+pub struct InvitationPreview {
+    invitation: invitation::Model,
+    organization_name: String,
+    inviter_name: Option<String>,
+}
+
+#[Object]
+impl InvitationPreview {
+    async fn organization_name(&self) -> &str {
+        &self.organization_name
+    }
+
+    async fn inviter_name(&self) -> Option<&str> {
+        self.inviter_name.as_deref()
+    }
+
+    async fn email(&self) -> &str {
+        &self.invitation.email
+    }
+
+    async fn role(&self) -> AppResult<Role> {
+        self.invitation.role.parse()
+    }
+
+    async fn status(&self) -> InvitationStatus {
+        InvitationStatus::of(&self.invitation, Utc::now())
+    }
+
+    async fn expires_at(&self) -> DateTime<Utc> {
+        self.invitation.expires_at
+    }
+}
+
+#[derive(InputObject)]
+pub struct CreateOrganizationInput {
+    name: String,
+    /// Made from the name when absent.
+    slug: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct UpdateOrganizationInput {
+    name: Option<String>,
+    slug: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct InviteMemberInput {
+    organization_id: ID,
+    email: String,
+    role: Role,
+}
+
+#[derive(Default)]
+pub struct OrgQuery;
+
+#[Object]
+impl OrgQuery {
+    /// An organization the viewer belongs to, by id or slug.
+    async fn organization(
+        &self,
+        ctx: &Context<'_>,
+        id: Option<ID>,
+        slug: Option<String>,
+    ) -> AppResult<Option<Organization>> {
+        ctx.viewer()?;
+        let id = match (id, slug) {
+            (Some(id), _) => id.0,
+            (None, Some(slug)) => match service::id_for_slug(ctx.core(), &slug).await? {
+                Some(id) => id,
+                None => return Ok(None),
+            },
+            (None, None) => return Err(AppError::bad_input("id", "Give an id or a slug.")),
+        };
+        load_for_viewer(ctx, &id).await
+    }
+
+    /// What an invitation link points at, readable without signing in.
+    async fn invitation(&self, ctx: &Context<'_>, token: String) -> AppResult<Option<InvitationPreview>> {
+        Ok(invitations::preview(ctx.core(), &token)
+            .await?
+            .map(|(invitation, org, inviter)| InvitationPreview {
+                invitation,
+                organization_name: org.name,
+                inviter_name: inviter.map(|u| u.name),
+            }))
+    }
+}
+
+#[derive(Default)]
+pub struct OrgMutation;
+
+fn org(model: organization::Model, role: Role) -> Organization {
+    Organization { model, role }
+}
+
+#[Object]
+impl OrgMutation {
+    async fn create_organization(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateOrganizationInput,
+    ) -> AppResult<Organization> {
+        let created = service::create(ctx.core(), &ctx.actor()?, &input.name, input.slug.as_deref()).await?;
+        Ok(org(created, Role::Owner))
+    }
+
+    async fn update_organization(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: UpdateOrganizationInput,
+    ) -> AppResult<Organization> {
+        let actor = ctx.actor()?;
+        let updated = service::update(ctx.core(), &actor, &id, input.name.as_deref(), input.slug.as_deref()).await?;
+        let role = service::role_in(&ctx.core().db, &id, &actor).await?;
+        Ok(org(updated, role))
+    }
+
+    async fn delete_organization(&self, ctx: &Context<'_>, id: ID) -> AppResult<bool> {
+        service::delete(ctx.core(), &ctx.actor()?, &id).await
+    }
+
+    async fn invite_member(&self, ctx: &Context<'_>, input: InviteMemberInput) -> AppResult<Invitation> {
+        let invitation =
+            invitations::invite(ctx.core(), &ctx.actor()?, &input.organization_id, &input.email, input.role).await?;
+        Ok(Invitation(invitation))
+    }
+
+    async fn resend_invitation(&self, ctx: &Context<'_>, id: ID) -> AppResult<Invitation> {
+        Ok(Invitation(invitations::resend(ctx.core(), &ctx.actor()?, &id).await?))
+    }
+
+    async fn revoke_invitation(&self, ctx: &Context<'_>, id: ID) -> AppResult<Invitation> {
+        Ok(Invitation(invitations::revoke(ctx.core(), &ctx.actor()?, &id).await?))
+    }
+
+    async fn accept_invitation(&self, ctx: &Context<'_>, token: String) -> AppResult<Membership> {
+        let viewer = ctx.viewer()?;
+        let member = invitations::accept(ctx.core(), &ctx.actor()?, &viewer.user, &token).await?;
+        Ok(Membership(member))
+    }
+
+    async fn decline_invitation(&self, ctx: &Context<'_>, token: String) -> AppResult<bool> {
+        let actor = match ctx.request().viewer.as_ref() {
+            Some(_) => ctx.actor()?,
+            None => crate::audit::Actor {
+                user_id: None,
+                meta: ctx.meta().clone(),
+            },
+        };
+        invitations::decline(ctx.core(), &actor, &token).await
+    }
+
+    async fn update_member_role(&self, ctx: &Context<'_>, membership_id: ID, role: Role) -> AppResult<Membership> {
+        let updated = service::update_member_role(ctx.core(), &ctx.actor()?, &membership_id, role).await?;
+        Ok(Membership(updated))
+    }
+
+    async fn remove_member(&self, ctx: &Context<'_>, membership_id: ID) -> AppResult<bool> {
+        service::remove_member(ctx.core(), &ctx.actor()?, &membership_id).await
+    }
+
+    async fn leave_organization(&self, ctx: &Context<'_>, organization_id: ID) -> AppResult<bool> {
+        service::leave(ctx.core(), &ctx.actor()?, &organization_id).await
+    }
+
+    async fn transfer_ownership(
+        &self,
+        ctx: &Context<'_>,
+        organization_id: ID,
+        to_user_id: ID,
+    ) -> AppResult<Organization> {
+        let transferred =
+            service::transfer_ownership(ctx.core(), &ctx.actor()?, &organization_id, &to_user_id).await?;
+        Ok(org(transferred, Role::Admin))
+    }
+}

@@ -1,0 +1,398 @@
+//! Invitations: sent by email with a single-use link, accepted by a signed-in
+//! user whose verified email is the invited one, or at sign-up.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder, TransactionTrait, sea_query::Expr,
+};
+use serde_json::json;
+
+use super::{
+    entity::{invitation, membership, organization},
+    service::{self, add_member, lock, role_in},
+};
+use crate::{
+    Core,
+    access::{Permission, Role},
+    audit::{self, Actor, Event},
+    auth::{entity::user, validate},
+    crypto,
+    error::{AppError, AppResult},
+    mail::{outbox, templates},
+};
+
+/// The stored statuses; EXPIRED is what a PENDING one past its expiry shows.
+#[derive(async_graphql::Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InvitationStatus {
+    Pending,
+    Accepted,
+    Declined,
+    Revoked,
+    Expired,
+}
+
+impl InvitationStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "PENDING",
+            Self::Accepted => "ACCEPTED",
+            Self::Declined => "DECLINED",
+            Self::Revoked => "REVOKED",
+            Self::Expired => "EXPIRED",
+        }
+    }
+
+    /// What an invitation shows at `now`.
+    pub fn of(invitation: &invitation::Model, now: DateTime<Utc>) -> Self {
+        match invitation.status.as_str() {
+            "PENDING" if invitation.expires_at <= now => Self::Expired,
+            "PENDING" => Self::Pending,
+            "ACCEPTED" => Self::Accepted,
+            "DECLINED" => Self::Declined,
+            _ => Self::Revoked,
+        }
+    }
+}
+
+fn invalid_link() -> AppError {
+    AppError::NotFound("Invitation")
+}
+
+async fn find_by_token(conn: &impl ConnectionTrait, token: &str) -> AppResult<invitation::Model> {
+    invitation::Entity::find()
+        .filter(invitation::Column::TokenHash.eq(crypto::token_hash(token)))
+        .one(conn)
+        .await?
+        .ok_or_else(invalid_link)
+}
+
+/// An invitation of an organization the actor may manage invitations of;
+/// anyone else gets `NOT_FOUND`, whatever the id.
+async fn managed(conn: &impl ConnectionTrait, actor: &Actor, id: &str) -> AppResult<(invitation::Model, Role)> {
+    let found = invitation::Entity::find_by_id(id)
+        .one(conn)
+        .await?
+        .ok_or(AppError::NotFound("Invitation"))?;
+    let role = role_in(conn, &found.organization_id, actor)
+        .await
+        .map_err(|_| AppError::NotFound("Invitation"))?;
+    role.require(Permission::MemberInvite)?;
+    Ok((found, role))
+}
+
+fn invitation_event<'a>(action: &'a str, inv: &'a invitation::Model) -> Event<'a> {
+    Event {
+        action,
+        target_type: "invitation",
+        target_id: &inv.id,
+        metadata: json!({ "email": inv.email, "role": inv.role }),
+    }
+}
+
+async fn send_invitation_mail(
+    conn: &impl ConnectionTrait,
+    core: &Core,
+    org: &organization::Model,
+    inviter: Option<&str>,
+    inv: &invitation::Model,
+    token: &str,
+) -> AppResult<()> {
+    let inviter_name = match inviter {
+        Some(id) => user::Entity::find_by_id(id).one(conn).await?.map(|u| u.name),
+        None => None,
+    };
+    let link = format!("{}/invitations/accept?token={token}", core.config.app_url);
+    let expires = inv.expires_at.format("%Y-%m-%d %H:%M UTC").to_string();
+    let mail = templates::invitation(&org.name, inviter_name.as_deref(), &inv.role, &link, &expires);
+    outbox::enqueue(conn, &inv.email, mail).await
+}
+
+pub async fn invite(
+    core: &Core,
+    actor: &Actor,
+    organization_id: &str,
+    email: &str,
+    role: Role,
+) -> AppResult<invitation::Model> {
+    let email = validate::email("email", email)?;
+    let txn = core.db.begin().await?;
+    let my_role = role_in(&txn, organization_id, actor).await?;
+    my_role.require(Permission::MemberInvite)?;
+    if !my_role.may_grant(role) {
+        return Err(AppError::forbidden("You cannot invite someone with a role above your own."));
+    }
+    let org = lock(&txn, organization_id).await?;
+    if org.personal {
+        return Err(AppError::conflict("A personal organization cannot take invitations."));
+    }
+    let already_member = membership::Entity::find()
+        .filter(membership::Column::OrganizationId.eq(&org.id))
+        .inner_join(user::Entity)
+        .filter(user::Column::Email.eq(&email))
+        .one(&txn)
+        .await?
+        .is_some();
+    if already_member {
+        return Err(AppError::conflict("This person is already a member."));
+    }
+    let now = Utc::now();
+    let pending = invitation::Entity::find()
+        .filter(invitation::Column::OrganizationId.eq(&org.id))
+        .filter(invitation::Column::Email.eq(&email))
+        .filter(invitation::Column::Status.eq("PENDING"))
+        .filter(invitation::Column::ExpiresAt.gt(now))
+        .one(&txn)
+        .await?;
+    if pending.is_some() {
+        return Err(AppError::conflict("This email already has a pending invitation."));
+    }
+    let token = crypto::random_token();
+    let inv = invitation::ActiveModel {
+        id: Set(crypto::new_id()),
+        organization_id: Set(org.id.clone()),
+        email: Set(email),
+        role: Set(role.as_str().to_owned()),
+        token_hash: Set(crypto::token_hash(&token)),
+        invited_by: Set(actor.user_id.clone()),
+        status: Set("PENDING".into()),
+        expires_at: Set(now + core.config.invitation_ttl),
+        accepted_by: Set(None),
+        responded_at: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&txn)
+    .await?;
+    send_invitation_mail(&txn, core, &org, actor.user_id.as_deref(), &inv, &token).await?;
+    audit::record(&txn, &org.id, actor, invitation_event("invitation.created", &inv)).await?;
+    txn.commit().await?;
+    Ok(inv)
+}
+
+/// A new link and expiry for a pending (or lapsed) invitation; the old link dies.
+pub async fn resend(core: &Core, actor: &Actor, id: &str) -> AppResult<invitation::Model> {
+    let txn = core.db.begin().await?;
+    let (inv, _) = managed(&txn, actor, id).await?;
+    let org = lock(&txn, &inv.organization_id).await?;
+    let inv = invitation::Entity::find_by_id(&inv.id)
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound("Invitation"))?;
+    if inv.status != "PENDING" {
+        return Err(AppError::conflict("Only a pending invitation can be sent again."));
+    }
+    let token = crypto::random_token();
+    let now = Utc::now();
+    let mut model: invitation::ActiveModel = inv.into();
+    model.token_hash = Set(crypto::token_hash(&token));
+    model.expires_at = Set(now + core.config.invitation_ttl);
+    model.updated_at = Set(now);
+    let inv = model.update(&txn).await?;
+    send_invitation_mail(&txn, core, &org, actor.user_id.as_deref(), &inv, &token).await?;
+    audit::record(&txn, &org.id, actor, invitation_event("invitation.resent", &inv)).await?;
+    txn.commit().await?;
+    Ok(inv)
+}
+
+pub async fn revoke(core: &Core, actor: &Actor, id: &str) -> AppResult<invitation::Model> {
+    let txn = core.db.begin().await?;
+    let (inv, _) = managed(&txn, actor, id).await?;
+    let now = Utc::now();
+    let changed = invitation::Entity::update_many()
+        .col_expr(invitation::Column::Status, Expr::value("REVOKED"))
+        .col_expr(invitation::Column::RespondedAt, Expr::value(now))
+        .col_expr(invitation::Column::UpdatedAt, Expr::value(now))
+        .filter(invitation::Column::Id.eq(&inv.id))
+        .filter(invitation::Column::Status.eq("PENDING"))
+        .exec(&txn)
+        .await?;
+    if changed.rows_affected != 1 {
+        return Err(AppError::conflict("Only a pending invitation can be revoked."));
+    }
+    let inv = invitation::Entity::find_by_id(&inv.id)
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound("Invitation"))?;
+    audit::record(&txn, &inv.organization_id, actor, invitation_event("invitation.revoked", &inv)).await?;
+    txn.commit().await?;
+    Ok(inv)
+}
+
+/// An organization's invitations, newest first, optionally of one status.
+pub async fn list(
+    core: &Core,
+    organization_id: &str,
+    status: Option<InvitationStatus>,
+) -> AppResult<Vec<invitation::Model>> {
+    let now = Utc::now();
+    let mut query = invitation::Entity::find()
+        .filter(invitation::Column::OrganizationId.eq(organization_id))
+        .order_by_desc(invitation::Column::Id);
+    query = match status {
+        None => query,
+        Some(InvitationStatus::Pending) => query
+            .filter(invitation::Column::Status.eq("PENDING"))
+            .filter(invitation::Column::ExpiresAt.gt(now)),
+        Some(InvitationStatus::Expired) => query
+            .filter(invitation::Column::Status.eq("PENDING"))
+            .filter(invitation::Column::ExpiresAt.lte(now)),
+        Some(other) => query.filter(invitation::Column::Status.eq(other.as_str())),
+    };
+    Ok(query.all(&core.db).await?)
+}
+
+/// What a link points at, for anyone holding it.
+pub async fn preview(
+    core: &Core,
+    token: &str,
+) -> AppResult<Option<(invitation::Model, organization::Model, Option<user::Model>)>> {
+    let Ok(inv) = find_by_token(&core.db, token).await else {
+        return Ok(None);
+    };
+    let Some(org) = organization::Entity::find_by_id(&inv.organization_id)
+        .one(&core.db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let inviter = match &inv.invited_by {
+        Some(id) => user::Entity::find_by_id(id).one(&core.db).await?,
+        None => None,
+    };
+    Ok(Some((inv, org, inviter)))
+}
+
+/// Marks a live invitation accepted by `user` and makes them a member.
+/// The status change is conditional, so one invitation makes one member
+/// however many requests race for it.
+async fn join(
+    conn: &impl ConnectionTrait,
+    inv: &invitation::Model,
+    user: &user::Model,
+    actor: &Actor,
+) -> AppResult<membership::Model> {
+    let now = Utc::now();
+    lock(conn, &inv.organization_id).await?;
+    let claimed = invitation::Entity::update_many()
+        .col_expr(invitation::Column::Status, Expr::value("ACCEPTED"))
+        .col_expr(invitation::Column::AcceptedBy, Expr::value(user.id.clone()))
+        .col_expr(invitation::Column::RespondedAt, Expr::value(now))
+        .col_expr(invitation::Column::UpdatedAt, Expr::value(now))
+        .filter(invitation::Column::Id.eq(&inv.id))
+        .filter(invitation::Column::Status.eq("PENDING"))
+        .filter(invitation::Column::ExpiresAt.gt(now))
+        .exec(conn)
+        .await?;
+    if claimed.rows_affected != 1 {
+        return Err(AppError::forbidden("This invitation is no longer valid."));
+    }
+    if service::membership_of(conn, &inv.organization_id, &user.id)
+        .await?
+        .is_some()
+    {
+        return Err(AppError::conflict("You are already a member of this organization."));
+    }
+    let role: Role = inv.role.parse()?;
+    let member = add_member(conn, &inv.organization_id, &user.id, role).await?;
+    audit::record(conn, &inv.organization_id, actor, invitation_event("invitation.accepted", inv)).await?;
+    audit::record(
+        conn,
+        &inv.organization_id,
+        actor,
+        member_joined(&member, role),
+    )
+    .await?;
+    Ok(member)
+}
+
+fn member_joined(member: &membership::Model, role: Role) -> Event<'_> {
+    Event {
+        action: "member.joined",
+        target_type: "membership",
+        target_id: &member.id,
+        metadata: json!({ "userId": member.user_id, "role": role.as_str() }),
+    }
+}
+
+/// Accepts for the signed-in user, whose verified email must be the invited one.
+pub async fn accept(core: &Core, actor: &Actor, user: &user::Model, token: &str) -> AppResult<membership::Model> {
+    let txn = core.db.begin().await?;
+    let inv = find_by_token(&txn, token).await?;
+    if InvitationStatus::of(&inv, Utc::now()) != InvitationStatus::Pending {
+        return Err(AppError::forbidden("This invitation is no longer valid."));
+    }
+    if user.email_verified_at.is_none() || user.email != inv.email {
+        return Err(AppError::forbidden(
+            "This invitation was sent to another email address, or yours is not verified yet.",
+        ));
+    }
+    let member = join(&txn, &inv, user, actor).await?;
+    txn.commit().await?;
+    Ok(member)
+}
+
+/// Declines by link: holding the link is what proves it was received.
+pub async fn decline(core: &Core, actor: &Actor, token: &str) -> AppResult<bool> {
+    let txn = core.db.begin().await?;
+    let inv = find_by_token(&txn, token).await?;
+    let now = Utc::now();
+    let changed = invitation::Entity::update_many()
+        .col_expr(invitation::Column::Status, Expr::value("DECLINED"))
+        .col_expr(invitation::Column::RespondedAt, Expr::value(now))
+        .col_expr(invitation::Column::UpdatedAt, Expr::value(now))
+        .filter(invitation::Column::Id.eq(&inv.id))
+        .filter(invitation::Column::Status.eq("PENDING"))
+        .filter(invitation::Column::ExpiresAt.gt(now))
+        .exec(&txn)
+        .await?;
+    if changed.rows_affected != 1 {
+        return Err(AppError::forbidden("This invitation is no longer valid."));
+    }
+    audit::record(&txn, &inv.organization_id, actor, invitation_event("invitation.declined", &inv)).await?;
+    txn.commit().await?;
+    Ok(true)
+}
+
+/// For a new user signing up with an invitation link: the email must be the
+/// invited one; it counts as verified, and the user joins at once.
+pub async fn check_at_sign_up(
+    conn: &impl ConnectionTrait,
+    token: &str,
+    email: &str,
+) -> AppResult<invitation::Model> {
+    let inv = find_by_token(conn, token)
+        .await
+        .map_err(|_| AppError::bad_input("invitationToken", "This invitation is invalid or has expired."))?;
+    if InvitationStatus::of(&inv, Utc::now()) != InvitationStatus::Pending {
+        return Err(AppError::bad_input("invitationToken", "This invitation is invalid or has expired."));
+    }
+    if inv.email != email {
+        return Err(AppError::bad_input("email", "Sign up with the email address the invitation was sent to."));
+    }
+    Ok(inv)
+}
+
+/// Completes `check_at_sign_up` once the user exists.
+pub async fn join_at_sign_up(
+    conn: &impl ConnectionTrait,
+    inv: &invitation::Model,
+    user: &user::Model,
+    actor: &Actor,
+) -> AppResult<membership::Model> {
+    join(conn, inv, user, actor).await
+}
+
+/// Pending invitations to the user's verified email.
+pub async fn pending_for(core: &Core, user: &user::Model) -> AppResult<Vec<invitation::Model>> {
+    if user.email_verified_at.is_none() {
+        return Ok(Vec::new());
+    }
+    Ok(invitation::Entity::find()
+        .filter(invitation::Column::Email.eq(&user.email))
+        .filter(invitation::Column::Status.eq("PENDING"))
+        .filter(invitation::Column::ExpiresAt.gt(Utc::now()))
+        .order_by_desc(invitation::Column::Id)
+        .all(&core.db)
+        .await?)
+}

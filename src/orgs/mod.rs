@@ -1,0 +1,6 @@
+//! Organizations, memberships and invitations.
+
+pub mod entity;
+pub mod graphql;
+pub mod invitations;
+pub mod service;
