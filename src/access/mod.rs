@@ -93,7 +93,10 @@ impl Role {
         use Permission::*;
         match self {
             Self::Owner => true,
-            Self::Admin => !matches!(permission, OrganizationDelete | OwnershipTransfer | BillingManage),
+            Self::Admin => !matches!(
+                permission,
+                OrganizationDelete | OwnershipTransfer | BillingManage
+            ),
             // "own only" for update/delete is decided per project, not here.
             Self::Member => matches!(permission, ProjectCreate),
             Self::Viewer => false,
@@ -172,7 +175,10 @@ mod tests {
         }
         // Every permission has a row.
         for permission in Permission::ALL {
-            assert!(MATRIX.iter().any(|(p, _)| *p == permission), "{permission:?}");
+            assert!(
+                MATRIX.iter().any(|(p, _)| *p == permission),
+                "{permission:?}"
+            );
         }
     }
 

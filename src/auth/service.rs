@@ -15,10 +15,10 @@ use crate::{
     Core,
     audit::Actor,
     crypto,
-    orgs::{self, invitations},
     error::{AppError, AppResult},
     graphql::context::{RequestMeta, Viewer},
     mail::{outbox, templates},
+    orgs::{self, invitations},
 };
 
 const VERIFY_EMAIL_TTL: TimeDelta = TimeDelta::hours(48);

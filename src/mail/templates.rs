@@ -77,15 +77,25 @@ pub fn reset_password(name: &str, link: &str) -> Mail {
     )
 }
 
-pub fn invitation(organization: &str, inviter: Option<&str>, role: &str, link: &str, expires: &str) -> Mail {
+pub fn invitation(
+    organization: &str,
+    inviter: Option<&str>,
+    role: &str,
+    link: &str,
+    expires: &str,
+) -> Mail {
     let who = inviter.unwrap_or("A member");
     let role = role.to_lowercase();
     compose(
         &format!("You are invited to join {organization}"),
         "Hello,",
-        &[&format!("{who} invited you to join {organization} as {role}.")],
+        &[&format!(
+            "{who} invited you to join {organization} as {role}."
+        )],
         ("Accept the invitation", link),
-        &format!("The link works once and expires on {expires}. If you do not want to join, ignore this message."),
+        &format!(
+            "The link works once and expires on {expires}. If you do not want to join, ignore this message."
+        ),
     )
 }
 

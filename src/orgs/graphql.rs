@@ -35,7 +35,10 @@ impl Organization {
 
 /// The organization as the viewer sees it, through the request's loaders;
 /// `None` when the viewer is not a member (or it does not exist).
-pub async fn load_for_viewer(ctx: &Context<'_>, organization_id: &str) -> AppResult<Option<Organization>> {
+pub async fn load_for_viewer(
+    ctx: &Context<'_>,
+    organization_id: &str,
+) -> AppResult<Option<Organization>> {
     let Some(viewer) = ctx.request().viewer.as_ref() else {
         return Ok(None);
     };
@@ -44,7 +47,11 @@ pub async fn load_for_viewer(ctx: &Context<'_>, organization_id: &str) -> AppRes
     let Some(membership) = loaders.memberships.load_one(key).await? else {
         return Ok(None);
     };
-    let Some(model) = loaders.organizations.load_one(organization_id.to_owned()).await? else {
+    let Some(model) = loaders
+        .organizations
+        .load_one(organization_id.to_owned())
+        .await?
+    else {
         return Ok(None);
     };
     Ok(Some(Organization {
@@ -54,7 +61,10 @@ pub async fn load_for_viewer(ctx: &Context<'_>, organization_id: &str) -> AppRes
 }
 
 /// Like `load_for_viewer`, for fields that cannot be null.
-pub async fn require_for_viewer(ctx: &Context<'_>, organization_id: &str) -> AppResult<Organization> {
+pub async fn require_for_viewer(
+    ctx: &Context<'_>,
+    organization_id: &str,
+) -> AppResult<Organization> {
     load_for_viewer(ctx, organization_id)
         .await?
         .ok_or(AppError::NotFound("Organization"))
@@ -283,7 +293,11 @@ impl OrgQuery {
     }
 
     /// What an invitation link points at, readable without signing in.
-    async fn invitation(&self, ctx: &Context<'_>, token: String) -> AppResult<Option<InvitationPreview>> {
+    async fn invitation(
+        &self,
+        ctx: &Context<'_>,
+        token: String,
+    ) -> AppResult<Option<InvitationPreview>> {
         Ok(invitations::preview(ctx.core(), &token)
             .await?
             .map(|(invitation, org, inviter)| InvitationPreview {
@@ -308,7 +322,13 @@ impl OrgMutation {
         ctx: &Context<'_>,
         input: CreateOrganizationInput,
     ) -> AppResult<Organization> {
-        let created = service::create(ctx.core(), &ctx.actor()?, &input.name, input.slug.as_deref()).await?;
+        let created = service::create(
+            ctx.core(),
+            &ctx.actor()?,
+            &input.name,
+            input.slug.as_deref(),
+        )
+        .await?;
         Ok(org(created, Role::Owner))
     }
 
@@ -319,7 +339,14 @@ impl OrgMutation {
         input: UpdateOrganizationInput,
     ) -> AppResult<Organization> {
         let actor = ctx.actor()?;
-        let updated = service::update(ctx.core(), &actor, &id, input.name.as_deref(), input.slug.as_deref()).await?;
+        let updated = service::update(
+            ctx.core(),
+            &actor,
+            &id,
+            input.name.as_deref(),
+            input.slug.as_deref(),
+        )
+        .await?;
         let role = service::role_in(&ctx.core().db, &id, &actor).await?;
         Ok(org(updated, role))
     }
@@ -328,18 +355,32 @@ impl OrgMutation {
         service::delete(ctx.core(), &ctx.actor()?, &id).await
     }
 
-    async fn invite_member(&self, ctx: &Context<'_>, input: InviteMemberInput) -> AppResult<Invitation> {
-        let invitation =
-            invitations::invite(ctx.core(), &ctx.actor()?, &input.organization_id, &input.email, input.role).await?;
+    async fn invite_member(
+        &self,
+        ctx: &Context<'_>,
+        input: InviteMemberInput,
+    ) -> AppResult<Invitation> {
+        let invitation = invitations::invite(
+            ctx.core(),
+            &ctx.actor()?,
+            &input.organization_id,
+            &input.email,
+            input.role,
+        )
+        .await?;
         Ok(Invitation(invitation))
     }
 
     async fn resend_invitation(&self, ctx: &Context<'_>, id: ID) -> AppResult<Invitation> {
-        Ok(Invitation(invitations::resend(ctx.core(), &ctx.actor()?, &id).await?))
+        Ok(Invitation(
+            invitations::resend(ctx.core(), &ctx.actor()?, &id).await?,
+        ))
     }
 
     async fn revoke_invitation(&self, ctx: &Context<'_>, id: ID) -> AppResult<Invitation> {
-        Ok(Invitation(invitations::revoke(ctx.core(), &ctx.actor()?, &id).await?))
+        Ok(Invitation(
+            invitations::revoke(ctx.core(), &ctx.actor()?, &id).await?,
+        ))
     }
 
     async fn accept_invitation(&self, ctx: &Context<'_>, token: String) -> AppResult<Membership> {
@@ -359,8 +400,14 @@ impl OrgMutation {
         invitations::decline(ctx.core(), &actor, &token).await
     }
 
-    async fn update_member_role(&self, ctx: &Context<'_>, membership_id: ID, role: Role) -> AppResult<Membership> {
-        let updated = service::update_member_role(ctx.core(), &ctx.actor()?, &membership_id, role).await?;
+    async fn update_member_role(
+        &self,
+        ctx: &Context<'_>,
+        membership_id: ID,
+        role: Role,
+    ) -> AppResult<Membership> {
+        let updated =
+            service::update_member_role(ctx.core(), &ctx.actor()?, &membership_id, role).await?;
         Ok(Membership(updated))
     }
 
@@ -379,7 +426,8 @@ impl OrgMutation {
         to_user_id: ID,
     ) -> AppResult<Organization> {
         let transferred =
-            service::transfer_ownership(ctx.core(), &ctx.actor()?, &organization_id, &to_user_id).await?;
+            service::transfer_ownership(ctx.core(), &ctx.actor()?, &organization_id, &to_user_id)
+                .await?;
         Ok(org(transferred, Role::Admin))
     }
 }

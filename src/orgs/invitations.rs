@@ -69,7 +69,11 @@ async fn find_by_token(conn: &impl ConnectionTrait, token: &str) -> AppResult<in
 
 /// An invitation of an organization the actor may manage invitations of;
 /// anyone else gets `NOT_FOUND`, whatever the id.
-async fn managed(conn: &impl ConnectionTrait, actor: &Actor, id: &str) -> AppResult<(invitation::Model, Role)> {
+async fn managed(
+    conn: &impl ConnectionTrait,
+    actor: &Actor,
+    id: &str,
+) -> AppResult<(invitation::Model, Role)> {
     let found = invitation::Entity::find_by_id(id)
         .one(conn)
         .await?
@@ -99,12 +103,21 @@ async fn send_invitation_mail(
     token: &str,
 ) -> AppResult<()> {
     let inviter_name = match inviter {
-        Some(id) => user::Entity::find_by_id(id).one(conn).await?.map(|u| u.name),
+        Some(id) => user::Entity::find_by_id(id)
+            .one(conn)
+            .await?
+            .map(|u| u.name),
         None => None,
     };
     let link = format!("{}/invitations/accept?token={token}", core.config.app_url);
     let expires = inv.expires_at.format("%Y-%m-%d %H:%M UTC").to_string();
-    let mail = templates::invitation(&org.name, inviter_name.as_deref(), &inv.role, &link, &expires);
+    let mail = templates::invitation(
+        &org.name,
+        inviter_name.as_deref(),
+        &inv.role,
+        &link,
+        &expires,
+    );
     outbox::enqueue(conn, &inv.email, mail).await
 }
 
@@ -120,11 +133,15 @@ pub async fn invite(
     let my_role = role_in(&txn, organization_id, actor).await?;
     my_role.require(Permission::MemberInvite)?;
     if !my_role.may_grant(role) {
-        return Err(AppError::forbidden("You cannot invite someone with a role above your own."));
+        return Err(AppError::forbidden(
+            "You cannot invite someone with a role above your own.",
+        ));
     }
     let org = lock(&txn, organization_id).await?;
     if org.personal {
-        return Err(AppError::conflict("A personal organization cannot take invitations."));
+        return Err(AppError::conflict(
+            "A personal organization cannot take invitations.",
+        ));
     }
     let already_member = membership::Entity::find()
         .filter(membership::Column::OrganizationId.eq(&org.id))
@@ -145,7 +162,9 @@ pub async fn invite(
         .one(&txn)
         .await?;
     if pending.is_some() {
-        return Err(AppError::conflict("This email already has a pending invitation."));
+        return Err(AppError::conflict(
+            "This email already has a pending invitation.",
+        ));
     }
     let token = crypto::random_token();
     let inv = invitation::ActiveModel {
@@ -165,7 +184,13 @@ pub async fn invite(
     .insert(&txn)
     .await?;
     send_invitation_mail(&txn, core, &org, actor.user_id.as_deref(), &inv, &token).await?;
-    audit::record(&txn, &org.id, actor, invitation_event("invitation.created", &inv)).await?;
+    audit::record(
+        &txn,
+        &org.id,
+        actor,
+        invitation_event("invitation.created", &inv),
+    )
+    .await?;
     txn.commit().await?;
     Ok(inv)
 }
@@ -180,7 +205,9 @@ pub async fn resend(core: &Core, actor: &Actor, id: &str) -> AppResult<invitatio
         .await?
         .ok_or(AppError::NotFound("Invitation"))?;
     if inv.status != "PENDING" {
-        return Err(AppError::conflict("Only a pending invitation can be sent again."));
+        return Err(AppError::conflict(
+            "Only a pending invitation can be sent again.",
+        ));
     }
     let token = crypto::random_token();
     let now = Utc::now();
@@ -190,7 +217,13 @@ pub async fn resend(core: &Core, actor: &Actor, id: &str) -> AppResult<invitatio
     model.updated_at = Set(now);
     let inv = model.update(&txn).await?;
     send_invitation_mail(&txn, core, &org, actor.user_id.as_deref(), &inv, &token).await?;
-    audit::record(&txn, &org.id, actor, invitation_event("invitation.resent", &inv)).await?;
+    audit::record(
+        &txn,
+        &org.id,
+        actor,
+        invitation_event("invitation.resent", &inv),
+    )
+    .await?;
     txn.commit().await?;
     Ok(inv)
 }
@@ -208,13 +241,21 @@ pub async fn revoke(core: &Core, actor: &Actor, id: &str) -> AppResult<invitatio
         .exec(&txn)
         .await?;
     if changed.rows_affected != 1 {
-        return Err(AppError::conflict("Only a pending invitation can be revoked."));
+        return Err(AppError::conflict(
+            "Only a pending invitation can be revoked.",
+        ));
     }
     let inv = invitation::Entity::find_by_id(&inv.id)
         .one(&txn)
         .await?
         .ok_or(AppError::NotFound("Invitation"))?;
-    audit::record(&txn, &inv.organization_id, actor, invitation_event("invitation.revoked", &inv)).await?;
+    audit::record(
+        &txn,
+        &inv.organization_id,
+        actor,
+        invitation_event("invitation.revoked", &inv),
+    )
+    .await?;
     txn.commit().await?;
     Ok(inv)
 }
@@ -291,11 +332,19 @@ async fn join(
         .await?
         .is_some()
     {
-        return Err(AppError::conflict("You are already a member of this organization."));
+        return Err(AppError::conflict(
+            "You are already a member of this organization.",
+        ));
     }
     let role: Role = inv.role.parse()?;
     let member = add_member(conn, &inv.organization_id, &user.id, role).await?;
-    audit::record(conn, &inv.organization_id, actor, invitation_event("invitation.accepted", inv)).await?;
+    audit::record(
+        conn,
+        &inv.organization_id,
+        actor,
+        invitation_event("invitation.accepted", inv),
+    )
+    .await?;
     audit::record(
         conn,
         &inv.organization_id,
@@ -316,7 +365,12 @@ fn member_joined(member: &membership::Model, role: Role) -> Event<'_> {
 }
 
 /// Accepts for the signed-in user, whose verified email must be the invited one.
-pub async fn accept(core: &Core, actor: &Actor, user: &user::Model, token: &str) -> AppResult<membership::Model> {
+pub async fn accept(
+    core: &Core,
+    actor: &Actor,
+    user: &user::Model,
+    token: &str,
+) -> AppResult<membership::Model> {
     let txn = core.db.begin().await?;
     let inv = find_by_token(&txn, token).await?;
     if InvitationStatus::of(&inv, Utc::now()) != InvitationStatus::Pending {
@@ -349,7 +403,13 @@ pub async fn decline(core: &Core, actor: &Actor, token: &str) -> AppResult<bool>
     if changed.rows_affected != 1 {
         return Err(AppError::forbidden("This invitation is no longer valid."));
     }
-    audit::record(&txn, &inv.organization_id, actor, invitation_event("invitation.declined", &inv)).await?;
+    audit::record(
+        &txn,
+        &inv.organization_id,
+        actor,
+        invitation_event("invitation.declined", &inv),
+    )
+    .await?;
     txn.commit().await?;
     Ok(true)
 }
@@ -361,14 +421,23 @@ pub async fn check_at_sign_up(
     token: &str,
     email: &str,
 ) -> AppResult<invitation::Model> {
-    let inv = find_by_token(conn, token)
-        .await
-        .map_err(|_| AppError::bad_input("invitationToken", "This invitation is invalid or has expired."))?;
+    let inv = find_by_token(conn, token).await.map_err(|_| {
+        AppError::bad_input(
+            "invitationToken",
+            "This invitation is invalid or has expired.",
+        )
+    })?;
     if InvitationStatus::of(&inv, Utc::now()) != InvitationStatus::Pending {
-        return Err(AppError::bad_input("invitationToken", "This invitation is invalid or has expired."));
+        return Err(AppError::bad_input(
+            "invitationToken",
+            "This invitation is invalid or has expired.",
+        ));
     }
     if inv.email != email {
-        return Err(AppError::bad_input("email", "Sign up with the email address the invitation was sent to."));
+        return Err(AppError::bad_input(
+            "email",
+            "Sign up with the email address the invitation was sent to.",
+        ));
     }
     Ok(inv)
 }

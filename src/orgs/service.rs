@@ -5,8 +5,9 @@
 
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait, sea_query::Expr,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbBackend,
+    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    sea_query::Expr,
 };
 use serde_json::json;
 
@@ -43,7 +44,10 @@ pub fn validate_name(raw: &str) -> AppResult<String> {
     let name = raw.trim();
     let length = name.chars().count();
     if length == 0 || length > 100 || name.chars().any(char::is_control) {
-        return Err(AppError::bad_input("name", "A name has 1 to 100 characters."));
+        return Err(AppError::bad_input(
+            "name",
+            "A name has 1 to 100 characters.",
+        ));
     }
     Ok(name.to_owned())
 }
@@ -95,7 +99,11 @@ async fn free_slug(conn: &impl ConnectionTrait, base: &str) -> AppResult<String>
         .expect("an unbounded range has a free number"))
 }
 
-async fn slug_taken(conn: &impl ConnectionTrait, slug: &str, except: Option<&str>) -> AppResult<bool> {
+async fn slug_taken(
+    conn: &impl ConnectionTrait,
+    slug: &str,
+    except: Option<&str>,
+) -> AppResult<bool> {
     let mut query = organization::Entity::find().filter(organization::Column::Slug.eq(slug));
     if let Some(id) = except {
         query = query.filter(organization::Column::Id.ne(id));
@@ -146,11 +154,20 @@ pub async fn add_member(
 }
 
 /// The personal organization every new user gets, named after them.
-pub async fn create_personal(conn: &impl ConnectionTrait, user: &user::Model) -> AppResult<organization::Model> {
+pub async fn create_personal(
+    conn: &impl ConnectionTrait,
+    user: &user::Model,
+) -> AppResult<organization::Model> {
     let slug = free_slug(conn, &slugify(&user.name)).await?;
     let org = insert_org(conn, &user.name, &slug, true, &user.id).await?;
     let actor = Actor::user(&user.id, &Default::default());
-    audit::record(conn, &org.id, &actor, org_event("organization.created", &org)).await?;
+    audit::record(
+        conn,
+        &org.id,
+        &actor,
+        org_event("organization.created", &org),
+    )
+    .await?;
     Ok(org)
 }
 
@@ -182,10 +199,20 @@ pub async fn create(
         Err(e) => {
             // A concurrent request took the slug between the check and the insert.
             txn.rollback().await?;
-            return Err(if slug_taken(&core.db, &slug, None).await? { slug_conflict() } else { e });
+            return Err(if slug_taken(&core.db, &slug, None).await? {
+                slug_conflict()
+            } else {
+                e
+            });
         }
     };
-    audit::record(&txn, &org.id, actor, org_event("organization.created", &org)).await?;
+    audit::record(
+        &txn,
+        &org.id,
+        actor,
+        org_event("organization.created", &org),
+    )
+    .await?;
     txn.commit().await?;
     Ok(org)
 }
@@ -219,7 +246,11 @@ pub async fn membership_of(
 
 /// The actor's role in the organization, or `NOT_FOUND` for a non-member,
 /// who must not learn that the organization exists.
-pub async fn role_in(conn: &impl ConnectionTrait, organization_id: &str, actor: &Actor) -> AppResult<Role> {
+pub async fn role_in(
+    conn: &impl ConnectionTrait,
+    organization_id: &str,
+    actor: &Actor,
+) -> AppResult<Role> {
     membership_of(conn, organization_id, actor.id())
         .await?
         .ok_or(AppError::NotFound("Organization"))?
@@ -229,13 +260,19 @@ pub async fn role_in(conn: &impl ConnectionTrait, organization_id: &str, actor: 
 /// Takes the organization's write lock for the rest of the transaction:
 /// a row lock on PostgreSQL; on SQLite a write, which takes the database's
 /// single writer lock.
-pub async fn lock(conn: &impl ConnectionTrait, organization_id: &str) -> AppResult<organization::Model> {
+pub async fn lock(
+    conn: &impl ConnectionTrait,
+    organization_id: &str,
+) -> AppResult<organization::Model> {
     let query = organization::Entity::find_by_id(organization_id);
     let found = if conn.get_database_backend() == DbBackend::Postgres {
         query.lock_exclusive().one(conn).await?
     } else {
         organization::Entity::update_many()
-            .col_expr(organization::Column::UpdatedAt, Expr::col(organization::Column::UpdatedAt).into())
+            .col_expr(
+                organization::Column::UpdatedAt,
+                Expr::col(organization::Column::UpdatedAt),
+            )
             .filter(organization::Column::Id.eq(organization_id))
             .exec(conn)
             .await?;
@@ -278,11 +315,13 @@ pub async fn update(
         Ok(org) => org,
         Err(e) => {
             txn.rollback().await?;
-            return Err(if slug_taken(&core.db, &wanted_slug, Some(organization_id)).await? {
-                slug_conflict()
-            } else {
-                e.into()
-            });
+            return Err(
+                if slug_taken(&core.db, &wanted_slug, Some(organization_id)).await? {
+                    slug_conflict()
+                } else {
+                    e.into()
+                },
+            );
         }
     };
     audit::record(
@@ -307,9 +346,13 @@ pub async fn delete(core: &Core, actor: &Actor, organization_id: &str) -> AppRes
         .require(Permission::OrganizationDelete)?;
     let org = lock(&txn, organization_id).await?;
     if org.personal {
-        return Err(AppError::conflict("A personal organization cannot be deleted."));
+        return Err(AppError::conflict(
+            "A personal organization cannot be deleted.",
+        ));
     }
-    organization::Entity::delete_by_id(&org.id).exec(&txn).await?;
+    organization::Entity::delete_by_id(&org.id)
+        .exec(&txn)
+        .await?;
     txn.commit().await?;
     // Its audit log goes with it; the deletion itself is kept in the server log.
     tracing::info!(organization = %org.id, slug = %org.slug, actor = ?actor.user_id, "organization deleted");
@@ -346,9 +389,12 @@ pub async fn members(
     organization_id: &str,
     args: &PageArgs,
 ) -> AppResult<(Vec<membership::Model>, u64)> {
-    let base = membership::Entity::find().filter(membership::Column::OrganizationId.eq(organization_id));
+    let base =
+        membership::Entity::find().filter(membership::Column::OrganizationId.eq(organization_id));
     let total = base.clone().count(&core.db).await?;
-    let mut query = base.order_by_asc(membership::Column::Id).limit(args.limit());
+    let mut query = base
+        .order_by_asc(membership::Column::Id)
+        .limit(args.limit());
     if let Some(after) = &args.after {
         query = query.filter(membership::Column::Id.gt(after.as_str()));
     }
@@ -384,14 +430,22 @@ fn last_owner() -> AppError {
     AppError::conflict("An organization needs at least one owner; make someone else owner first.")
 }
 
-async fn set_role(conn: &impl ConnectionTrait, membership: membership::Model, role: Role) -> AppResult<membership::Model> {
+async fn set_role(
+    conn: &impl ConnectionTrait,
+    membership: membership::Model,
+    role: Role,
+) -> AppResult<membership::Model> {
     let mut model: membership::ActiveModel = membership.into();
     model.role = Set(role.as_str().to_owned());
     model.updated_at = Set(Utc::now());
     Ok(model.update(conn).await?)
 }
 
-fn member_event<'a>(action: &'a str, m: &'a membership::Model, metadata: serde_json::Value) -> Event<'a> {
+fn member_event<'a>(
+    action: &'a str,
+    m: &'a membership::Model,
+    metadata: serde_json::Value,
+) -> Event<'a> {
     Event {
         action,
         target_type: "membership",
@@ -415,7 +469,9 @@ pub async fn update_member_role(
     my_role.require(Permission::MemberUpdateRole)?;
     let current = target.role()?;
     if !my_role.may_manage(current) || !my_role.may_grant(role) {
-        return Err(AppError::forbidden("Only an owner can change owners or make someone owner."));
+        return Err(AppError::forbidden(
+            "Only an owner can change owners or make someone owner.",
+        ));
     }
     if current == role {
         txn.commit().await?;
@@ -426,8 +482,15 @@ pub async fn update_member_role(
     }
     let org_id = target.organization_id.clone();
     let updated = set_role(&txn, target, role).await?;
-    let metadata = json!({ "userId": updated.user_id, "from": current.as_str(), "to": role.as_str() });
-    audit::record(&txn, &org_id, actor, member_event("member.role_updated", &updated, metadata)).await?;
+    let metadata =
+        json!({ "userId": updated.user_id, "from": current.as_str(), "to": role.as_str() });
+    audit::record(
+        &txn,
+        &org_id,
+        actor,
+        member_event("member.role_updated", &updated, metadata),
+    )
+    .await?;
     txn.commit().await?;
     Ok(updated)
 }
@@ -449,14 +512,27 @@ pub async fn remove_member(core: &Core, actor: &Actor, membership_id: &str) -> A
 
 /// Removes a membership unless it holds the organization's last owner.
 /// The caller holds the organization's lock.
-async fn remove(conn: &impl ConnectionTrait, actor: &Actor, target: membership::Model, action: &str) -> AppResult<()> {
+async fn remove(
+    conn: &impl ConnectionTrait,
+    actor: &Actor,
+    target: membership::Model,
+    action: &str,
+) -> AppResult<()> {
     let role = target.role()?;
     if role == Role::Owner && owner_count(conn, &target.organization_id).await? <= 1 {
         return Err(last_owner());
     }
-    membership::Entity::delete_by_id(&target.id).exec(conn).await?;
+    membership::Entity::delete_by_id(&target.id)
+        .exec(conn)
+        .await?;
     let metadata = json!({ "userId": target.user_id, "role": role.as_str() });
-    audit::record(conn, &target.organization_id, actor, member_event(action, &target, metadata)).await?;
+    audit::record(
+        conn,
+        &target.organization_id,
+        actor,
+        member_event(action, &target, metadata),
+    )
+    .await?;
     Ok(())
 }
 
@@ -465,7 +541,9 @@ pub async fn leave(core: &Core, actor: &Actor, organization_id: &str) -> AppResu
     role_in(&txn, organization_id, actor).await?;
     let org = lock(&txn, organization_id).await?;
     if org.personal {
-        return Err(AppError::conflict("You cannot leave your personal organization."));
+        return Err(AppError::conflict(
+            "You cannot leave your personal organization.",
+        ));
     }
     let mine = membership_of(&txn, organization_id, actor.id())
         .await?
@@ -490,7 +568,10 @@ pub async fn transfer_ownership(
         .ok_or(AppError::NotFound("Organization"))?;
     mine.role()?.require(Permission::OwnershipTransfer)?;
     if to_user_id == actor.id() {
-        return Err(AppError::bad_input("toUserId", "You already own this organization."));
+        return Err(AppError::bad_input(
+            "toUserId",
+            "You already own this organization.",
+        ));
     }
     let target = membership_of(&txn, organization_id, to_user_id)
         .await?
@@ -498,7 +579,8 @@ pub async fn transfer_ownership(
     let from_role = target.role()?;
     let target = set_role(&txn, target, Role::Owner).await?;
     set_role(&txn, mine, Role::Admin).await?;
-    let metadata = json!({ "from": actor.user_id, "to": to_user_id, "previousRole": from_role.as_str() });
+    let metadata =
+        json!({ "from": actor.user_id, "to": to_user_id, "previousRole": from_role.as_str() });
     audit::record(
         &txn,
         organization_id,
@@ -528,7 +610,9 @@ pub async fn before_user_deleted(conn: &impl ConnectionTrait, user_id: &str) -> 
             .count(conn)
             .await?;
         if members == 1 {
-            organization::Entity::delete_by_id(&m.organization_id).exec(conn).await?;
+            organization::Entity::delete_by_id(&m.organization_id)
+                .exec(conn)
+                .await?;
             continue;
         }
         if m.role()? == Role::Owner && owner_count(conn, &m.organization_id).await? == 1 {
