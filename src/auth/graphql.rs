@@ -20,41 +20,65 @@ use crate::{
 /// A user as others may see it. Built from the entity by hand, so a
 /// password hash can never reach the schema by a derive.
 #[derive(Clone)]
-pub struct User(pub user::Model);
+pub struct User {
+    model: user::Model,
+    /// Set when this user has just signed in on this request (the payload
+    /// of signUp, signIn, resetPassword): the request carries no session yet,
+    /// but the user is the viewer from now on.
+    session_id: Option<String>,
+}
+
+impl From<user::Model> for User {
+    fn from(model: user::Model) -> Self {
+        Self {
+            model,
+            session_id: None,
+        }
+    }
+}
 
 impl User {
-    fn is_viewer(&self, ctx: &Context<'_>) -> bool {
+    /// The id of the viewer's current session, when this user is the viewer.
+    fn viewer_session(&self, ctx: &Context<'_>) -> Option<String> {
+        if let Some(id) = &self.session_id {
+            return Some(id.clone());
+        }
         ctx.request()
             .viewer
             .as_ref()
-            .is_some_and(|v| v.user.id == self.0.id)
+            .filter(|v| v.user.id == self.model.id)
+            .map(|v| v.session_id.clone())
+    }
+
+    fn is_viewer(&self, ctx: &Context<'_>) -> bool {
+        self.viewer_session(ctx).is_some()
     }
 }
 
 #[Object]
 impl User {
     async fn id(&self) -> ID {
-        ID(self.0.id.clone())
+        ID(self.model.id.clone())
     }
 
     async fn email(&self) -> &str {
-        &self.0.email
+        &self.model.email
     }
 
     async fn name(&self) -> &str {
-        &self.0.name
+        &self.model.name
     }
 
     async fn avatar_url(&self) -> Option<&str> {
-        self.0.avatar_url.as_deref()
+        self.model.avatar_url.as_deref()
     }
 
     async fn email_verified(&self) -> bool {
-        self.0.email_verified_at.is_some()
+        self.model.email_verified_at.is_some()
     }
 
     async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+        self.model.created_at
     }
 
     /// The organizations the user belongs to, in joining order; only the
@@ -69,7 +93,7 @@ impl User {
         if !self.is_viewer(ctx) {
             return Ok(page(Vec::new(), &args, 0));
         }
-        let (rows, total) = orgs::service::list_for_user(ctx.core(), &self.0.id, &args).await?;
+        let (rows, total) = orgs::service::list_for_user(ctx.core(), &self.model.id, &args).await?;
         let mut nodes = Vec::with_capacity(rows.len());
         for (membership, model) in rows {
             nodes.push((
@@ -88,7 +112,7 @@ impl User {
         if !self.is_viewer(ctx) {
             return Ok(Vec::new());
         }
-        Ok(orgs::invitations::pending_for(ctx.core(), &self.0)
+        Ok(orgs::invitations::pending_for(ctx.core(), &self.model)
             .await?
             .into_iter()
             .map(Invitation)
@@ -97,16 +121,15 @@ impl User {
 
     /// The viewer's own sessions; empty for any other user.
     async fn sessions(&self, ctx: &Context<'_>) -> AppResult<Vec<Session>> {
-        if !self.is_viewer(ctx) {
+        let Some(current) = self.viewer_session(ctx) else {
             return Ok(Vec::new());
-        }
-        let current = &ctx.viewer()?.session_id;
+        };
         let core = ctx.core();
-        Ok(service::live_sessions(core, &self.0.id)
+        Ok(service::live_sessions(core, &self.model.id)
             .await?
             .into_iter()
             .map(|s| Session {
-                current: &s.id == current,
+                current: s.id == current,
                 id: ID(s.id),
                 created_at: s.created_at,
                 last_seen_at: s.last_seen_at,
@@ -124,7 +147,7 @@ impl User {
         if !self.is_viewer(ctx) {
             return Ok(Vec::new());
         }
-        Ok(service::linked_accounts(ctx.core(), &self.0.id)
+        Ok(service::linked_accounts(ctx.core(), &self.model.id)
             .await?
             .into_iter()
             .map(|a| LinkedAccount {
@@ -190,7 +213,10 @@ pub struct AuthQuery;
 impl AuthQuery {
     /// The signed-in user, or null when the request carries no valid session.
     async fn viewer(&self, ctx: &Context<'_>) -> Option<User> {
-        ctx.request().viewer.as_ref().map(|v| User(v.user.clone()))
+        ctx.request()
+            .viewer
+            .as_ref()
+            .map(|v| User::from(v.user.clone()))
     }
 }
 
@@ -204,7 +230,10 @@ fn signed_in(ctx: &Context<'_>, signed_in: service::SignedIn) -> AuthPayload {
         &signed_in.token,
     ));
     AuthPayload {
-        user: User(signed_in.user),
+        user: User {
+            model: signed_in.user,
+            session_id: Some(signed_in.session_id),
+        },
         token: signed_in.token,
     }
 }
@@ -259,7 +288,7 @@ impl AuthMutation {
     }
 
     async fn verify_email(&self, ctx: &Context<'_>, token: String) -> AppResult<User> {
-        Ok(User(service::verify_email(ctx.core(), &token).await?))
+        Ok(service::verify_email(ctx.core(), &token).await?.into())
     }
 
     /// Always true, whether or not the email belongs to an account.
@@ -299,13 +328,13 @@ impl AuthMutation {
             input.avatar_url.as_deref(),
         )
         .await?;
-        Ok(User(user))
+        Ok(user.into())
     }
 
     async fn unlink_account(&self, ctx: &Context<'_>, provider: String) -> AppResult<User> {
-        Ok(User(
-            service::unlink_account(ctx.core(), viewer(ctx)?, &provider).await?,
-        ))
+        Ok(service::unlink_account(ctx.core(), viewer(ctx)?, &provider)
+            .await?
+            .into())
     }
 
     async fn delete_account(&self, ctx: &Context<'_>, password: Option<String>) -> AppResult<bool> {

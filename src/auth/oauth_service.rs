@@ -101,7 +101,11 @@ pub async fn sign_in_with(
             user
         }
     };
-    let token = session::issue(&txn, &core.config, &user.id, meta).await?;
+    let session = session::issue(&txn, &core.config, &user.id, meta).await?;
     txn.commit().await?;
-    Ok(SignedIn { user, token })
+    Ok(SignedIn {
+        user,
+        token: session.token,
+        session_id: session.id,
+    })
 }

@@ -46,10 +46,21 @@ pub struct SignUp {
     pub invitation_token: Option<String>,
 }
 
-/// A user and the token of the session just started for them.
+/// A user and the session just started for them.
 pub struct SignedIn {
     pub user: user::Model,
     pub token: String,
+    pub session_id: String,
+}
+
+impl SignedIn {
+    fn new(user: user::Model, session: sessions::Issued) -> Self {
+        Self {
+            user,
+            token: session.token,
+            session_id: session.id,
+        }
+    }
 }
 
 fn ip_key(meta: &RequestMeta) -> &str {
@@ -131,9 +142,9 @@ pub async fn sign_up(core: &Core, input: SignUp, meta: &RequestMeta) -> AppResul
         }
         None => send_verification(&txn, core, &user).await?,
     }
-    let token = sessions::issue(&txn, &core.config, &user.id, meta).await?;
+    let session = sessions::issue(&txn, &core.config, &user.id, meta).await?;
     txn.commit().await?;
-    Ok(SignedIn { user, token })
+    Ok(SignedIn::new(user, session))
 }
 
 fn email_taken() -> AppError {
@@ -168,8 +179,8 @@ pub async fn sign_in(
     let user = user.ok_or(AppError::InvalidCredentials)?;
     core.limiter.clear(&account_key).await?;
     core.limiter.refund(&ip_key).await?;
-    let token = sessions::issue(&core.db, &core.config, &user.id, meta).await?;
-    Ok(SignedIn { user, token })
+    let session = sessions::issue(&core.db, &core.config, &user.id, meta).await?;
+    Ok(SignedIn::new(user, session))
 }
 
 /// Ends the viewer's current session.
@@ -476,15 +487,12 @@ pub async fn reset_password(
         .exec(&txn)
         .await?;
     sessions::revoke_all(&txn, &user.id, None).await?;
-    let session_token = sessions::issue(&txn, &core.config, &user.id, meta).await?;
+    let session = sessions::issue(&txn, &core.config, &user.id, meta).await?;
     txn.commit().await?;
     core.limiter
         .clear(&format!("signin:account:{}", user.email))
         .await?;
-    Ok(SignedIn {
-        user,
-        token: session_token,
-    })
+    Ok(SignedIn::new(user, session))
 }
 
 pub async fn linked_accounts(core: &Core, user_id: &str) -> AppResult<Vec<oauth_account::Model>> {

@@ -78,18 +78,25 @@ pub fn token_from_headers(config: &Config, headers: &http::HeaderMap) -> Option<
         .filter(|t| !t.is_empty())
 }
 
-/// Starts a session for `user_id` and returns its token; the only place a
-/// token exists in clear.
+/// A session just started: its id, and its token, which exists in clear
+/// only here and in the response that hands it over.
+pub struct Issued {
+    pub id: String,
+    pub token: String,
+}
+
+/// Starts a session for `user_id`.
 pub async fn issue(
     conn: &impl ConnectionTrait,
     config: &Config,
     user_id: &str,
     meta: &RequestMeta,
-) -> AppResult<String> {
+) -> AppResult<Issued> {
     let token = crypto::random_token();
+    let id = crypto::new_id();
     let now = Utc::now();
     session::Entity::insert(session::ActiveModel {
-        id: Set(crypto::new_id()),
+        id: Set(id.clone()),
         token_hash: Set(crypto::token_hash(&token)),
         user_id: Set(user_id.to_owned()),
         created_at: Set(now),
@@ -101,7 +108,7 @@ pub async fn issue(
     })
     .exec_without_returning(conn)
     .await?;
-    Ok(token)
+    Ok(Issued { id, token })
 }
 
 pub fn is_live(session: &session::Model, config: &Config, now: DateTime<Utc>) -> bool {

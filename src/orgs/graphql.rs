@@ -149,7 +149,7 @@ impl Membership {
             .users
             .load_one(self.0.user_id.clone())
             .await?
-            .map(User)
+            .map(User::from)
             .ok_or(AppError::NotFound("User"))
     }
 
@@ -202,7 +202,12 @@ impl Invitation {
         let Some(id) = &self.0.invited_by else {
             return Ok(None);
         };
-        Ok(ctx.loaders()?.users.load_one(id.clone()).await?.map(User))
+        Ok(ctx
+            .loaders()?
+            .users
+            .load_one(id.clone())
+            .await?
+            .map(User::from))
     }
 
     async fn created_at(&self) -> DateTime<Utc> {

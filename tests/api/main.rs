@@ -4,6 +4,10 @@ mod support;
 
 mod accounts;
 mod foundation;
+mod invitations;
+mod isolation;
 mod oauth;
+mod organizations;
 mod passwords;
+mod races;
 mod throttling;

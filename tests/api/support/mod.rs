@@ -39,6 +39,7 @@ pub struct SignedUp {
     pub client: Client,
     pub user_id: String,
     pub token: String,
+    pub email: String,
 }
 
 /// Settings for a test server; unset variables take their defaults.
@@ -141,8 +142,120 @@ impl TestApp {
         SignedUp {
             user_id: data["signUp"]["user"]["id"].as_str().unwrap().to_owned(),
             token: data["signUp"]["token"].as_str().unwrap().to_owned(),
+            email: email.to_lowercase(),
             client,
         }
+    }
+
+    /// Signs up and verifies the email through the mailed link.
+    pub async fn sign_up_verified(&self, email: &str, name: &str) -> SignedUp {
+        let user = self.sign_up(email, name).await;
+        let mail = self.mailbox.wait_for(&user.email, "/verify-email", 1).await;
+        let token = link_token(&mail, "/verify-email");
+        self.client()
+            .gql(
+                "mutation($t: String!) { verifyEmail(token: $t) { id } }",
+                serde_json::json!({ "t": token }),
+            )
+            .await
+            .data();
+        user
+    }
+
+    /// A team organization owned by `owner`; returns its id.
+    pub async fn create_org(&self, owner: &SignedUp, name: &str) -> String {
+        let res = owner
+            .client
+            .gql(
+                "mutation($name: String!) { createOrganization(input: { name: $name }) { id } }",
+                serde_json::json!({ "name": name }),
+            )
+            .await;
+        res.data()["createOrganization"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// Invites `email` as `role` and returns the invitation's id and the
+    /// token from the mailed link.
+    pub async fn invite(
+        &self,
+        by: &SignedUp,
+        org_id: &str,
+        email: &str,
+        role: &str,
+    ) -> (String, String) {
+        let n = self
+            .mailbox
+            .find(&email.to_lowercase(), "/invitations/accept")
+            .len()
+            + 1;
+        let res = by
+            .client
+            .gql(
+                "mutation($input: InviteMemberInput!) { inviteMember(input: $input) { id } }",
+                serde_json::json!({ "input": { "organizationId": org_id, "email": email, "role": role } }),
+            )
+            .await;
+        let id = res.data()["inviteMember"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let mail = self
+            .mailbox
+            .wait_for(&email.to_lowercase(), "/invitations/accept", n)
+            .await;
+        (id, link_token(&mail, "/invitations/accept"))
+    }
+
+    /// A new user who joins `org_id` as `role` by signing up with an invitation.
+    pub async fn join_new(
+        &self,
+        owner: &SignedUp,
+        org_id: &str,
+        email: &str,
+        role: &str,
+    ) -> SignedUp {
+        let (_, token) = self.invite(owner, org_id, email, role).await;
+        let client = self.client();
+        let res = client
+            .gql(
+                "mutation($input: SignUpInput!) { signUp(input: $input) { token user { id } } }",
+                serde_json::json!({ "input": {
+                    "email": email, "password": PASSWORD, "name": role, "invitationToken": token
+                } }),
+            )
+            .await;
+        let data = res.data();
+        SignedUp {
+            user_id: data["signUp"]["user"]["id"].as_str().unwrap().to_owned(),
+            token: data["signUp"]["token"].as_str().unwrap().to_owned(),
+            email: email.to_lowercase(),
+            client,
+        }
+    }
+
+    /// An existing user with a verified email joins `org_id` as `role`.
+    pub async fn join(
+        &self,
+        owner: &SignedUp,
+        org_id: &str,
+        user: &SignedUp,
+        role: &str,
+    ) -> String {
+        let (_, token) = self.invite(owner, org_id, &user.email, role).await;
+        let res = user
+            .client
+            .gql(
+                "mutation($t: String!) { acceptInvitation(token: $t) { id } }",
+                serde_json::json!({ "t": token }),
+            )
+            .await;
+        res.data()["acceptInvitation"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
     }
 
     /// Sends the shutdown signal and waits for the server to finish.

@@ -1,0 +1,367 @@
+//! Invitation flows: existing and new users, wrong and unverified emails,
+//! expiry, revocation, resending and declining.
+
+use chrono::{Duration, Utc};
+use serde_json::json;
+
+use crate::{
+    accounts::exec,
+    support::{PASSWORD, TestApp},
+};
+
+const PREVIEW: &str = "query($t: String!) { invitation(token: $t) { organizationName inviterName email role status expiresAt } }";
+const ACCEPT: &str = "mutation($t: String!) { acceptInvitation(token: $t) { role user { email } organization { name viewerRole } } }";
+const DECLINE: &str = "mutation($t: String!) { declineInvitation(token: $t) }";
+
+#[tokio::test]
+async fn an_existing_verified_user_accepts_once() {
+    let app = TestApp::spawn().await;
+    let owner = app.sign_up("owner@example.com", "Olive Owner").await;
+    let org = app.create_org(&owner, "Acme").await;
+    let guest = app.sign_up_verified("guest@example.com", "Guest").await;
+
+    let (_, token) = app.invite(&owner, &org, "GUEST@example.com", "ADMIN").await;
+    let mail = app
+        .mailbox
+        .wait_for("guest@example.com", "/invitations/accept", 1)
+        .await;
+    assert!(mail.contains("Olive Owner invited you to join Acme as admin"));
+    assert!(mail.contains("http://app.test/invitations/accept?token="));
+
+    // The preview needs no session.
+    let preview = app.client().gql(PREVIEW, json!({ "t": token })).await;
+    let p = &preview.data()["invitation"];
+    assert_eq!(p["organizationName"], "Acme");
+    assert_eq!(p["inviterName"], "Olive Owner");
+    assert_eq!(p["email"], "guest@example.com");
+    assert_eq!(p["role"], "ADMIN");
+    assert_eq!(p["status"], "PENDING");
+
+    let pending = guest
+        .client
+        .gql(
+            "{ viewer { pendingInvitations { email role organizationName } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        pending.data()["viewer"]["pendingInvitations"][0]["organizationName"],
+        "Acme"
+    );
+
+    let res = guest.client.gql(ACCEPT, json!({ "t": token })).await;
+    let m = &res.data()["acceptInvitation"];
+    assert_eq!(m["role"], "ADMIN");
+    assert_eq!(m["organization"]["name"], "Acme");
+    assert_eq!(m["organization"]["viewerRole"], "ADMIN");
+
+    guest
+        .client
+        .gql(ACCEPT, json!({ "t": token }))
+        .await
+        .assert_code("FORBIDDEN");
+    let preview = app.client().gql(PREVIEW, json!({ "t": token })).await;
+    assert_eq!(preview.data()["invitation"]["status"], "ACCEPTED");
+    let pending = guest
+        .client
+        .gql("{ viewer { pendingInvitations { id } } }", json!({}))
+        .await;
+    assert!(
+        pending.data()["viewer"]["pendingInvitations"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+
+    // Inviting an existing member is a conflict.
+    let res = owner
+        .client
+        .gql(
+            "mutation($id: ID!) { inviteMember(input: { organizationId: $id, email: \"guest@example.com\", role: MEMBER }) { id } }",
+            json!({ "id": org }),
+        )
+        .await;
+    res.assert_code("CONFLICT");
+}
+
+#[tokio::test]
+async fn a_new_user_signs_up_with_the_invitation() {
+    let app = TestApp::spawn().await;
+    let owner = app.sign_up("owner@example.com", "Owner").await;
+    let org = app.create_org(&owner, "Newcomers").await;
+    let (_, token) = app.invite(&owner, &org, "new@example.com", "VIEWER").await;
+    const SIGN_UP: &str = "mutation($input: SignUpInput!) { signUp(input: $input) { user { emailVerified organizations { totalCount edges { node { name viewerRole } } } } } }";
+
+    let wrong = app
+        .client()
+        .gql(
+            SIGN_UP,
+            json!({ "input": { "email": "other@example.com", "password": PASSWORD, "name": "X", "invitationToken": token } }),
+        )
+        .await;
+    wrong.assert_code("BAD_USER_INPUT");
+    assert_eq!(wrong.first_error()["extensions"]["field"], "email");
+    let bogus = app
+        .client()
+        .gql(
+            SIGN_UP,
+            json!({ "input": { "email": "new@example.com", "password": PASSWORD, "name": "X", "invitationToken": "bogus" } }),
+        )
+        .await;
+    assert_eq!(
+        bogus.first_error()["extensions"]["field"],
+        "invitationToken"
+    );
+
+    let res = app
+        .client()
+        .gql(
+            SIGN_UP,
+            json!({ "input": { "email": "New@Example.com", "password": PASSWORD, "name": "Newt", "invitationToken": token } }),
+        )
+        .await;
+    let user = &res.data()["signUp"]["user"];
+    assert_eq!(user["emailVerified"], true);
+    assert_eq!(user["organizations"]["totalCount"], 2);
+    let team = user["organizations"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["node"]["name"] == "Newcomers")
+        .unwrap();
+    assert_eq!(team["node"]["viewerRole"], "VIEWER");
+    // No verification mail: the invitation proved the address.
+    assert!(
+        app.mailbox
+            .find("new@example.com", "/verify-email")
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn a_wrong_or_unverified_email_cannot_accept() {
+    let app = TestApp::spawn().await;
+    let owner = app.sign_up("owner@example.com", "Owner").await;
+    let org = app.create_org(&owner, "Strict").await;
+    let (_, token) = app
+        .invite(&owner, &org, "invited@example.com", "MEMBER")
+        .await;
+
+    let stranger = app
+        .sign_up_verified("stranger@example.com", "Stranger")
+        .await;
+    stranger
+        .client
+        .gql(ACCEPT, json!({ "t": token }))
+        .await
+        .assert_code("FORBIDDEN");
+
+    let unverified = app.sign_up("invited@example.com", "Unverified").await;
+    unverified
+        .client
+        .gql(ACCEPT, json!({ "t": token }))
+        .await
+        .assert_code("FORBIDDEN");
+    let pending = unverified
+        .client
+        .gql("{ viewer { pendingInvitations { id } } }", json!({}))
+        .await;
+    assert!(
+        pending.data()["viewer"]["pendingInvitations"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+
+    app.client()
+        .gql(ACCEPT, json!({ "t": token }))
+        .await
+        .assert_code("UNAUTHENTICATED");
+
+    // Once verified, the same user may accept.
+    let mail = app
+        .mailbox
+        .wait_for("invited@example.com", "/verify-email", 1)
+        .await;
+    let verify = crate::support::link_token(&mail, "/verify-email");
+    app.client()
+        .gql(
+            "mutation($t: String!) { verifyEmail(token: $t) { id } }",
+            json!({ "t": verify }),
+        )
+        .await
+        .data();
+    let res = unverified.client.gql(ACCEPT, json!({ "t": token })).await;
+    assert_eq!(res.data()["acceptInvitation"]["role"], "MEMBER");
+}
+
+#[tokio::test]
+async fn expired_revoked_and_declined_invitations_are_dead() {
+    let app = TestApp::spawn().await;
+    let owner = app.sign_up("owner@example.com", "Owner").await;
+    let org = app.create_org(&owner, "Dead Ends").await;
+    let guest = app.sign_up_verified("guest@example.com", "Guest").await;
+
+    let (_, expired) = app
+        .invite(&owner, &org, "guest@example.com", "MEMBER")
+        .await;
+    exec(
+        &app,
+        "UPDATE invitations SET expires_at = $1",
+        vec![(Utc::now() - Duration::minutes(1)).into()],
+    )
+    .await;
+    guest
+        .client
+        .gql(ACCEPT, json!({ "t": expired }))
+        .await
+        .assert_code("FORBIDDEN");
+    let preview = app.client().gql(PREVIEW, json!({ "t": expired })).await;
+    assert_eq!(preview.data()["invitation"]["status"], "EXPIRED");
+    let listed = owner
+        .client
+        .gql("query($id: ID) { organization(id: $id) { invitations(status: EXPIRED) { email status } } }", json!({ "id": org }))
+        .await;
+    assert_eq!(
+        listed.data()["organization"]["invitations"][0]["status"],
+        "EXPIRED"
+    );
+
+    // An expired invitation no longer blocks a new one.
+    let (revoked_id, revoked) = app
+        .invite(&owner, &org, "guest@example.com", "MEMBER")
+        .await;
+    let res = owner
+        .client
+        .gql(
+            "mutation($id: ID!) { revokeInvitation(id: $id) { status } }",
+            json!({ "id": revoked_id }),
+        )
+        .await;
+    assert_eq!(res.data()["revokeInvitation"]["status"], "REVOKED");
+    guest
+        .client
+        .gql(ACCEPT, json!({ "t": revoked }))
+        .await
+        .assert_code("FORBIDDEN");
+
+    let (_, declined) = app
+        .invite(&owner, &org, "guest@example.com", "MEMBER")
+        .await;
+    assert_eq!(
+        app.client()
+            .gql(DECLINE, json!({ "t": declined }))
+            .await
+            .data()["declineInvitation"],
+        true
+    );
+    guest
+        .client
+        .gql(ACCEPT, json!({ "t": declined }))
+        .await
+        .assert_code("FORBIDDEN");
+    app.client()
+        .gql(DECLINE, json!({ "t": declined }))
+        .await
+        .assert_code("FORBIDDEN");
+    let preview = app.client().gql(PREVIEW, json!({ "t": declined })).await;
+    assert_eq!(preview.data()["invitation"]["status"], "DECLINED");
+
+    let none = app
+        .client()
+        .gql(PREVIEW, json!({ "t": "no-such-token" }))
+        .await;
+    assert!(none.data()["invitation"].is_null());
+}
+
+#[tokio::test]
+async fn resending_replaces_the_link() {
+    let app = TestApp::spawn().await;
+    let owner = app.sign_up("owner@example.com", "Owner").await;
+    let org = app.create_org(&owner, "Resend").await;
+    let guest = app.sign_up_verified("guest@example.com", "Guest").await;
+    let (id, old_token) = app
+        .invite(&owner, &org, "guest@example.com", "MEMBER")
+        .await;
+    let res = owner
+        .client
+        .gql(
+            "mutation($id: ID!) { inviteMember(input: { organizationId: $id, email: \"guest@example.com\", role: VIEWER }) { id } }",
+            json!({ "id": org }),
+        )
+        .await;
+    res.assert_code("CONFLICT");
+
+    exec(
+        &app,
+        "UPDATE invitations SET expires_at = $1",
+        vec![(Utc::now() - Duration::minutes(1)).into()],
+    )
+    .await;
+    let res = owner
+        .client
+        .gql(
+            "mutation($id: ID!) { resendInvitation(id: $id) { status expiresAt } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(res.data()["resendInvitation"]["status"], "PENDING");
+    let mail = app
+        .mailbox
+        .wait_for("guest@example.com", "/invitations/accept", 2)
+        .await;
+    let new_token = crate::support::link_token(&mail, "/invitations/accept");
+    assert_ne!(new_token, old_token);
+
+    assert!(
+        app.client()
+            .gql(PREVIEW, json!({ "t": old_token }))
+            .await
+            .data()["invitation"]
+            .is_null()
+    );
+    guest
+        .client
+        .gql(ACCEPT, json!({ "t": old_token }))
+        .await
+        .assert_code("NOT_FOUND");
+    let res = guest.client.gql(ACCEPT, json!({ "t": new_token })).await;
+    assert_eq!(res.data()["acceptInvitation"]["role"], "MEMBER");
+}
+
+#[tokio::test]
+async fn nobody_invites_above_their_own_role() {
+    let app = TestApp::spawn().await;
+    let owner = app.sign_up("owner@example.com", "Owner").await;
+    let org = app.create_org(&owner, "Ranks").await;
+    let admin = app
+        .join_new(&owner, &org, "admin@example.com", "ADMIN")
+        .await;
+    let member = app
+        .join_new(&owner, &org, "member@example.com", "MEMBER")
+        .await;
+    const INVITE: &str = "mutation($id: ID!, $r: Role!) { inviteMember(input: { organizationId: $id, email: \"x@example.com\", role: $r }) { role } }";
+    admin
+        .client
+        .gql(INVITE, json!({ "id": org, "r": "OWNER" }))
+        .await
+        .assert_code("FORBIDDEN");
+    member
+        .client
+        .gql(INVITE, json!({ "id": org, "r": "VIEWER" }))
+        .await
+        .assert_code("FORBIDDEN");
+    let res = admin
+        .client
+        .gql(INVITE, json!({ "id": org, "r": "ADMIN" }))
+        .await;
+    assert_eq!(res.data()["inviteMember"]["role"], "ADMIN");
+    let res = owner
+        .client
+        .gql(
+            "mutation($id: ID!) { inviteMember(input: { organizationId: $id, email: \"not-an-email\", role: MEMBER }) { id } }",
+            json!({ "id": org }),
+        )
+        .await;
+    assert_eq!(res.first_error()["extensions"]["field"], "email");
+}
