@@ -57,8 +57,9 @@ pub async fn two_tenants() -> TwoTenants {
 
 /// B as its owner sees it, to compare before and after.
 pub async fn snapshot(t: &TwoTenants) -> Value {
-    t.owner_b
-        .client
+    t.app
+        .client()
+        .with_bearer(&t.owner_b.token)
         .gql(
             "query($id: ID) { organization(id: $id) { name slug members { totalCount edges { node { id role } } } invitations { id status expiresAt } } }",
             json!({ "id": t.org_b }),
