@@ -114,6 +114,11 @@ pub struct Config {
     pub mail_retry_base: Duration,
     pub oauth_providers: Vec<OAuthProviderConfig>,
     pub invitation_ttl: Duration,
+    pub plans: crate::billing::plans::PlanCatalog,
+    /// How long a PAST_DUE subscription keeps its plan.
+    pub billing_grace_period: Duration,
+    /// Serve `/metrics`.
+    pub metrics: bool,
 }
 
 /// A setting that could not be used: which variable, and what is wrong with it.
@@ -271,6 +276,17 @@ impl Config {
             mail_retry_base: env.duration("MAIL_RETRY_BASE", "10s")?,
             oauth_providers: oauth_providers(&env)?,
             invitation_ttl: env.duration("INVITATION_TTL", "7d")?,
+            plans: match env.get("PLANS_FILE") {
+                None => Default::default(),
+                Some(path) => std::fs::read_to_string(&path)
+                    .map_err(|e| env.bad("PLANS_FILE", format!("cannot read {path}: {e}")))
+                    .and_then(|text| {
+                        crate::billing::plans::PlanCatalog::from_toml(&text)
+                            .map_err(|e| env.bad("PLANS_FILE", format!("{path}: {e}")))
+                    })?,
+            },
+            billing_grace_period: env.duration("BILLING_GRACE_PERIOD", "7d")?,
+            metrics: env.switch("METRICS", dev)?,
             database_url: Secret::new(database_url),
             database_max_connections: max_connections,
             bind_addr,
@@ -288,6 +304,11 @@ impl Config {
 
     pub fn is_production(&self) -> bool {
         self.app_env == AppEnv::Production
+    }
+
+    /// Whether `origin` is the frontend's (`APP_URL`) or one of `CORS_ORIGINS`.
+    pub fn is_frontend_origin(&self, origin: &str) -> bool {
+        origin == origin_of(&self.app_url) || self.cors_origins.iter().any(|o| o == origin)
     }
 }
 

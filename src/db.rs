@@ -4,9 +4,36 @@
 use std::{path::Path, time::Duration};
 
 use migrations::{Migrator, MigratorTrait};
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, Statement,
+    Value,
+};
 
 use crate::config::Config;
+
+/// How many SQL statements a connection pool has run, for `/metrics` and
+/// the benchmark's statements-per-request figure.
+#[derive(Clone, Default)]
+pub struct StatementCounter(std::sync::Arc<std::sync::atomic::AtomicU64>);
+
+impl StatementCounter {
+    pub fn get(&self) -> u64 {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+/// Opens the pool and counts every statement it runs.
+pub async fn connect_counted(
+    config: &Config,
+) -> Result<(DatabaseConnection, StatementCounter), DbErr> {
+    let mut db = connect(config).await?;
+    let counter = StatementCounter::default();
+    let count = counter.0.clone();
+    db.set_metric_callback(move |_| {
+        count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    });
+    Ok((db, counter))
+}
 
 /// Opens the connection pool named by `DATABASE_URL`.
 ///
@@ -93,4 +120,37 @@ pub async fn ping(db: &DatabaseConnection) -> bool {
 
 pub fn is_postgres(db: &impl ConnectionTrait) -> bool {
     db.get_database_backend() == DbBackend::Postgres
+}
+
+/// A statement written with `$N` placeholders, in the form the backend takes
+/// (SQLite reads `?N` for the same numbered parameters).
+pub fn statement(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement {
+    let sql = match backend {
+        DbBackend::Postgres => sql.to_owned(),
+        _ => sql.replace('$', "?"),
+    };
+    Statement::from_sql_and_values(backend, sql, values)
+}
+
+/// `$first, $first+1, …` for `count` parameters, as an IN list needs.
+pub fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A LIKE pattern that matches `needle` anywhere, with LIKE's own wildcards
+/// in it escaped (use with `ESCAPE '\'`).
+pub fn contains_pattern(needle: &str) -> String {
+    let mut escaped = String::with_capacity(needle.len() + 2);
+    escaped.push('%');
+    for c in needle.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped.push('%');
+    escaped
 }

@@ -3,15 +3,19 @@
 pub mod access;
 pub mod audit;
 pub mod auth;
+pub mod billing;
 pub mod config;
 pub mod crypto;
 pub mod db;
 pub mod error;
+pub mod events;
 pub mod graphql;
 pub mod http;
 pub mod mail;
 pub mod orgs;
+pub mod projects;
 pub mod ratelimit;
+pub mod seed;
 pub mod telemetry;
 
 use std::{future::Future, net::SocketAddr, ops::Deref, sync::Arc, time::Duration};
@@ -31,17 +35,23 @@ use crate::{
 pub struct Core {
     pub config: Config,
     pub db: DatabaseConnection,
+    pub statements: db::StatementCounter,
     pub passwords: Passwords,
     pub limiter: RateLimiter,
     pub mailer: Arc<Mailer>,
     /// For calls to OAuth providers; never follows redirects.
     pub http: reqwest::Client,
+    pub events: events::EventBus,
     /// Cancelled when the server begins to shut down; background work stops on it.
     pub shutdown: CancellationToken,
 }
 
 impl Core {
-    pub async fn new(config: Config, db: DatabaseConnection) -> Result<Self, StartError> {
+    pub async fn new(
+        config: Config,
+        db: DatabaseConnection,
+        statements: db::StatementCounter,
+    ) -> Result<Self, StartError> {
         let limiter = match &config.redis_url {
             Some(url) => RateLimiter::redis(url.expose(), config.redis_key_prefix.clone())
                 .await
@@ -55,14 +65,18 @@ impl Core {
             .timeout(Duration::from_secs(15))
             .build()
             .map_err(|e| StartError::Service(format!("cannot build the HTTP client: {e}")))?;
+        let shutdown = CancellationToken::new();
+        let events = events::EventBus::start(&db, config.database_url.expose(), shutdown.clone());
         Ok(Self {
+            events,
             passwords: Passwords::new(config.password_hash_concurrency),
             limiter,
             mailer: Arc::new(mailer),
             http,
-            shutdown: CancellationToken::new(),
+            shutdown,
             config,
             db,
+            statements,
         })
     }
 
@@ -126,6 +140,15 @@ pub enum StartError {
     },
 }
 
+/// The core for a command-line task: connected, migrated, no server.
+pub async fn core_for_cli(config: Config) -> Result<Core, StartError> {
+    let (db, statements) = db::connect_counted(&config)
+        .await
+        .map_err(StartError::Database)?;
+    db::migrate_up(&db).await.map_err(StartError::Migrations)?;
+    Core::new(config, db, statements).await
+}
+
 /// A server bound to its address, not yet accepting requests.
 pub struct Server {
     listener: TcpListener,
@@ -137,7 +160,9 @@ impl Server {
     /// Connects to the database, applies pending migrations when asked, and
     /// binds `BIND_ADDR` (port 0 picks a free port).
     pub async fn build(mut config: Config, migrate: bool) -> Result<Self, StartError> {
-        let db = db::connect(&config).await.map_err(StartError::Database)?;
+        let (db, statements) = db::connect_counted(&config)
+            .await
+            .map_err(StartError::Database)?;
         if migrate {
             db::migrate_up(&db).await.map_err(StartError::Migrations)?;
         }
@@ -152,7 +177,7 @@ impl Server {
         {
             config.public_url = format!("http://{bound}");
         }
-        let state = AppState::new(Core::new(config, db).await?);
+        let state = AppState::new(Core::new(config, db, statements).await?);
         state.spawn_workers();
         Ok(Self {
             listener,

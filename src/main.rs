@@ -30,6 +30,35 @@ enum Command {
     Schema,
     /// Exit 0 when the server on BIND_ADDR is ready (for container health checks).
     Healthcheck,
+    /// Plans given by hand: comped accounts and development without Stripe.
+    Billing {
+        #[command(subcommand)]
+        action: BillingAction,
+    },
+    /// Create demo users, a team organization with each role, and projects
+    /// (idempotent; prints the sign-in details).
+    Seed,
+}
+
+#[derive(Subcommand)]
+enum BillingAction {
+    /// Give an organization a plan, for good or until a date.
+    Grant {
+        /// The organization's slug.
+        #[arg(long)]
+        org: String,
+        /// A plan id of the catalog (free, pro, team by default).
+        #[arg(long)]
+        plan: String,
+        /// Last moment of the grant: YYYY-MM-DD (end of that day, UTC) or RFC 3339.
+        #[arg(long)]
+        until: Option<String>,
+    },
+    /// End an organization's manual grant.
+    Revoke {
+        #[arg(long)]
+        org: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -116,8 +145,89 @@ async fn run(command: Option<Command>, config: Config) -> Result<(), String> {
             result.map_err(|e| format!("migration failed: {e}"))
         }
         Command::Healthcheck => healthcheck(&config).await,
+        Command::Billing { action } => billing(config, action).await,
+        Command::Seed => seed(config).await,
         Command::Schema => unreachable!("handled before configuration is read"),
     }
+}
+
+async fn billing(config: Config, action: BillingAction) -> Result<(), String> {
+    use sea_orm::TransactionTrait;
+    let core = groundwork::core_for_cli(config)
+        .await
+        .map_err(|e| e.to_string())?;
+    let slug = match &action {
+        BillingAction::Grant { org, .. } | BillingAction::Revoke { org } => org.clone(),
+    };
+    let org = groundwork::orgs::service::id_for_slug(&core, &slug)
+        .await
+        .map_err(describe)?
+        .ok_or_else(|| format!("no organization has the slug {slug:?}"))?;
+    let txn = core.db.begin().await.map_err(|e| e.to_string())?;
+    match action {
+        BillingAction::Grant { plan, until, .. } => {
+            let until = until.as_deref().map(parse_until).transpose()?;
+            groundwork::billing::entitlements::grant(&txn, &core, &org, &plan, until)
+                .await
+                .map_err(describe)?;
+            txn.commit().await.map_err(|e| e.to_string())?;
+            match until {
+                Some(until) => println!("{slug} has the {plan} plan until {until}"),
+                None => println!("{slug} has the {plan} plan"),
+            }
+        }
+        BillingAction::Revoke { .. } => {
+            let had = groundwork::billing::entitlements::revoke(&txn, &org)
+                .await
+                .map_err(describe)?;
+            txn.commit().await.map_err(|e| e.to_string())?;
+            if had {
+                println!("{slug} no longer has a granted plan");
+            } else {
+                println!("{slug} had no granted plan");
+            }
+        }
+    }
+    Ok(())
+}
+
+fn parse_until(raw: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    if let Ok(at) = chrono::DateTime::parse_from_rfc3339(raw) {
+        return Ok(at.with_timezone(&chrono::Utc));
+    }
+    chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(23, 59, 59))
+        .map(|t| t.and_utc())
+        .ok_or_else(|| format!("--until: expected YYYY-MM-DD or an RFC 3339 time, got {raw:?}"))
+}
+
+fn describe(e: groundwork::error::AppError) -> String {
+    match e {
+        groundwork::error::AppError::Internal(cause) => cause.to_string(),
+        other => other.client_message(),
+    }
+}
+
+async fn seed(config: Config) -> Result<(), String> {
+    let core = groundwork::core_for_cli(config)
+        .await
+        .map_err(|e| e.to_string())?;
+    let seeded = groundwork::seed::run(&core).await.map_err(describe)?;
+    println!(
+        "Demo data ready ({} users and {} projects created now).",
+        seeded.created_users, seeded.created_projects
+    );
+    println!(
+        "Organization: Acme Demo (slug {}), on the pro plan.",
+        groundwork::seed::ORG_SLUG
+    );
+    println!("Sign in with password {:?} as:", groundwork::seed::PASSWORD);
+    for (email, name, role) in groundwork::seed::USERS {
+        println!("  {email:<22} {name:<15} {}", role.as_str());
+    }
+    core.shutdown.cancel();
+    Ok(())
 }
 
 /// Asks the local server's `/readyz` with a bare HTTP/1.0 request, so the

@@ -15,6 +15,8 @@ mod m20261126_000007_create_organizations;
 mod m20261126_000008_create_memberships;
 mod m20261126_000009_create_invitations;
 mod m20261126_000010_create_audit_events;
+mod m20261126_000011_create_projects;
+mod m20261126_000012_create_plan_grants;
 
 pub struct Migrator;
 
@@ -32,6 +34,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000008_create_memberships::Migration),
             Box::new(m20261126_000009_create_invitations::Migration),
             Box::new(m20261126_000010_create_audit_events::Migration),
+            Box::new(m20261126_000011_create_projects::Migration),
+            Box::new(m20261126_000012_create_plan_grants::Migration),
         ]
     }
 }

@@ -1,6 +1,8 @@
 //! The audit log: who did what to which object, written in the transaction
 //! of the change itself so an event exists exactly when its change does.
 
+pub mod graphql;
+
 use chrono::Utc;
 use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait};
 use serde_json::Value;

@@ -73,15 +73,11 @@ fn callback_url(config: &Config, provider: &str) -> String {
 /// `redirect_to` when its origin is the frontend's or a configured one;
 /// otherwise the frontend's URL, so the flow cannot be an open redirect.
 pub fn safe_redirect(config: &Config, redirect_to: Option<&str>) -> String {
-    let allowed = |origin: &str| {
-        origin == crate::config::origin_of(&config.app_url)
-            || config.cors_origins.iter().any(|o| o == origin)
-    };
     redirect_to
         .and_then(|raw| url::Url::parse(raw).ok())
         .filter(|u| matches!(u.scheme(), "http" | "https"))
         .filter(|u| u.username().is_empty() && u.password().is_none())
-        .filter(|u| allowed(&u.origin().ascii_serialization()))
+        .filter(|u| config.is_frontend_origin(&u.origin().ascii_serialization()))
         .map(String::from)
         .unwrap_or_else(|| config.app_url.clone())
 }

@@ -8,12 +8,21 @@ use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 
 use crate::{
+    Core,
     auth::entity::user,
     error::AppError,
-    orgs::entity::{membership, organization},
+    orgs::{
+        entity::{membership, organization},
+        loaders::{MemberCountLoader, MemberPageLoader, PendingInvitationCountLoader, PlanLoader},
+    },
+    projects::loaders::{ProjectCountLoader, ProjectPageLoader},
 };
 
 pub type Cached<L> = DataLoader<L, HashMapCache>;
+
+fn cached<L: Send + Sync + 'static>(loader: L) -> Cached<L> {
+    DataLoader::with_cache(loader, tokio::spawn, HashMapCache::default())
+}
 
 /// The loaders of one request.
 pub struct Loaders {
@@ -22,26 +31,27 @@ pub struct Loaders {
     /// Keyed by (user id, organization id): the per-request membership cache
     /// that guards read, so each membership is loaded at most once.
     pub memberships: Cached<MembershipLoader>,
+    pub member_pages: Cached<MemberPageLoader>,
+    pub member_counts: Cached<MemberCountLoader>,
+    pub pending_invitation_counts: Cached<PendingInvitationCountLoader>,
+    pub plans: Cached<PlanLoader>,
+    pub project_pages: Cached<ProjectPageLoader>,
+    pub project_counts: Cached<ProjectCountLoader>,
 }
 
 impl Loaders {
-    pub fn new(db: &DatabaseConnection) -> Arc<Self> {
+    pub fn new(core: &Arc<Core>) -> Arc<Self> {
+        let db = &core.db;
         Arc::new(Self {
-            users: DataLoader::with_cache(
-                UserLoader(db.clone()),
-                tokio::spawn,
-                HashMapCache::default(),
-            ),
-            organizations: DataLoader::with_cache(
-                OrganizationLoader(db.clone()),
-                tokio::spawn,
-                HashMapCache::default(),
-            ),
-            memberships: DataLoader::with_cache(
-                MembershipLoader(db.clone()),
-                tokio::spawn,
-                HashMapCache::default(),
-            ),
+            users: cached(UserLoader(db.clone())),
+            organizations: cached(OrganizationLoader(db.clone())),
+            memberships: cached(MembershipLoader(db.clone())),
+            member_pages: cached(MemberPageLoader(core.clone())),
+            member_counts: cached(MemberCountLoader(core.clone())),
+            pending_invitation_counts: cached(PendingInvitationCountLoader(core.clone())),
+            plans: cached(PlanLoader(core.clone())),
+            project_pages: cached(ProjectPageLoader(db.clone())),
+            project_counts: cached(ProjectCountLoader(db.clone())),
         })
     }
 }

@@ -6,21 +6,28 @@ pub mod loaders;
 mod meta;
 pub mod pagination;
 
-use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
+use async_graphql::{MergedObject, MergedSubscription, Schema, SchemaBuilder};
 
-use crate::{auth, config::GraphqlLimits, orgs};
+use crate::{auth, billing, config::GraphqlLimits, orgs, projects};
 
 #[derive(MergedObject, Default)]
 pub struct QueryRoot(
     meta::MetaQuery,
     auth::graphql::AuthQuery,
     orgs::graphql::OrgQuery,
+    projects::graphql::ProjectQuery,
+    billing::graphql::BillingQuery,
 );
 
 #[derive(MergedObject, Default)]
-pub struct MutationRoot(auth::graphql::AuthMutation, orgs::graphql::OrgMutation);
+pub struct MutationRoot(
+    auth::graphql::AuthMutation,
+    orgs::graphql::OrgMutation,
+    projects::graphql::ProjectMutation,
+);
 
-pub type SubscriptionRoot = EmptySubscription;
+#[derive(MergedSubscription, Default)]
+pub struct SubscriptionRoot(projects::graphql::ProjectSubscription);
 
 pub type AppSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
@@ -29,7 +36,7 @@ pub fn builder() -> SchemaBuilder<QueryRoot, MutationRoot, SubscriptionRoot> {
     Schema::build(
         QueryRoot::default(),
         MutationRoot::default(),
-        EmptySubscription,
+        SubscriptionRoot::default(),
     )
 }
 

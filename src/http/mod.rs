@@ -66,6 +66,9 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .merge(crate::auth::oauth::routes());
+    if config.metrics {
+        routes = routes.route("/metrics", get(health::metrics));
+    }
     if config.graphql.graphiql {
         routes = routes.route("/graphiql", get(graphql::graphiql));
     }

@@ -9,12 +9,21 @@ use super::{
     service,
 };
 use crate::{
-    access::{Permission, Role},
-    auth::graphql::User,
+    access::{Feature, Permission, Role},
+    audit::graphql::{AuditEvent, log_page as audit_log_page},
+    auth::{entity::user, graphql::User},
+    billing::{
+        entitlements::require_feature,
+        graphql::{Entitlements, plan_for},
+    },
     error::{AppError, AppResult},
     graphql::{
         context::ContextExt,
         pagination::{Page, PageArgs, page},
+    },
+    projects::{
+        graphql::{Project, ProjectFilter, projects_of},
+        loaders::ProjectFilterKey,
     },
 };
 
@@ -101,6 +110,7 @@ impl Organization {
         self.role.permissions()
     }
 
+    /// Members in joining order.
     async fn members(
         &self,
         ctx: &Context<'_>,
@@ -108,12 +118,70 @@ impl Organization {
         after: Option<String>,
     ) -> AppResult<Page<Membership>> {
         let args = PageArgs::parse(first, after)?;
-        let (rows, total) = service::members(ctx.core(), &self.model.id, &args).await?;
+        let loaders = ctx.loaders()?;
+        let (rows, total) = futures_util::try_join!(
+            loaders
+                .member_pages
+                .load_one((self.model.id.clone(), args.clone())),
+            loaders.member_counts.load_one(self.model.id.clone()),
+        )?;
         let rows = rows
+            .unwrap_or_default()
             .into_iter()
-            .map(|m| (m.id.clone(), Membership(m)))
+            .map(|(m, user)| {
+                (
+                    m.id.clone(),
+                    Membership {
+                        model: m,
+                        user: Some(user),
+                    },
+                )
+            })
             .collect();
-        Ok(page(rows, &args, total))
+        Ok(page(rows, &args, total.unwrap_or(0)))
+    }
+
+    /// Projects, newest first; active ones unless the filter asks for archived.
+    async fn projects(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        filter: Option<ProjectFilter>,
+    ) -> AppResult<Page<Project>> {
+        projects_of(ctx, &self.model.id, first, after, filter).await
+    }
+
+    /// The effective plan, and how much of its limits is used.
+    async fn entitlements(&self, ctx: &Context<'_>) -> AppResult<Entitlements> {
+        let loaders = ctx.loaders()?;
+        let id = self.model.id.clone();
+        let active = (id.clone(), ProjectFilterKey::default());
+        let (plan, projects, members, pending) = futures_util::try_join!(
+            plan_for(ctx, &id),
+            loaders.project_counts.load_one(active),
+            loaders.member_counts.load_one(id.clone()),
+            loaders.pending_invitation_counts.load_one(id.clone()),
+        )?;
+        Ok(Entitlements {
+            plan,
+            projects_used: projects.unwrap_or(0),
+            members_used: members.unwrap_or(0) + pending.unwrap_or(0),
+        })
+    }
+
+    /// Newest first; needs AUDIT_LOG_READ and a plan with AUDIT_LOG.
+    async fn audit_log(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> AppResult<Page<AuditEvent>> {
+        self.require(Permission::AuditLogRead)?;
+        let plan = plan_for(ctx, &self.model.id).await?;
+        require_feature(&plan, Feature::AuditLog)?;
+        let args = PageArgs::parse(first, after)?;
+        audit_log_page(ctx.core(), &self.model.id, &args).await
     }
 
     /// Invitations, newest first; for those who may invite.
@@ -132,33 +200,46 @@ impl Organization {
 }
 
 #[derive(Clone)]
-pub struct Membership(pub membership::Model);
+pub struct Membership {
+    pub model: membership::Model,
+    /// The member when read together with the membership; loaded otherwise.
+    pub user: Option<user::Model>,
+}
+
+impl From<membership::Model> for Membership {
+    fn from(model: membership::Model) -> Self {
+        Self { model, user: None }
+    }
+}
 
 #[Object]
 impl Membership {
     async fn id(&self) -> ID {
-        ID(self.0.id.clone())
+        ID(self.model.id.clone())
     }
 
     async fn role(&self) -> AppResult<Role> {
-        self.0.role()
+        self.model.role()
     }
 
     async fn user(&self, ctx: &Context<'_>) -> AppResult<User> {
+        if let Some(user) = &self.user {
+            return Ok(User::from(user.clone()));
+        }
         ctx.loaders()?
             .users
-            .load_one(self.0.user_id.clone())
+            .load_one(self.model.user_id.clone())
             .await?
             .map(User::from)
             .ok_or(AppError::NotFound("User"))
     }
 
     async fn organization(&self, ctx: &Context<'_>) -> AppResult<Organization> {
-        require_for_viewer(ctx, &self.0.organization_id).await
+        require_for_viewer(ctx, &self.model.organization_id).await
     }
 
     async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+        self.model.created_at
     }
 }
 
@@ -391,7 +472,7 @@ impl OrgMutation {
     async fn accept_invitation(&self, ctx: &Context<'_>, token: String) -> AppResult<Membership> {
         let viewer = ctx.viewer()?;
         let member = invitations::accept(ctx.core(), &ctx.actor()?, &viewer.user, &token).await?;
-        Ok(Membership(member))
+        Ok(member.into())
     }
 
     async fn decline_invitation(&self, ctx: &Context<'_>, token: String) -> AppResult<bool> {
@@ -413,7 +494,7 @@ impl OrgMutation {
     ) -> AppResult<Membership> {
         let updated =
             service::update_member_role(ctx.core(), &ctx.actor()?, &membership_id, role).await?;
-        Ok(Membership(updated))
+        Ok(updated.into())
     }
 
     async fn remove_member(&self, ctx: &Context<'_>, membership_id: ID) -> AppResult<bool> {

@@ -3,4 +3,5 @@
 pub mod entity;
 pub mod graphql;
 pub mod invitations;
+pub mod loaders;
 pub mod service;

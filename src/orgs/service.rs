@@ -383,24 +383,6 @@ pub async fn list_for_user(
     Ok((rows, total))
 }
 
-/// An organization's members in joining order.
-pub async fn members(
-    core: &Core,
-    organization_id: &str,
-    args: &PageArgs,
-) -> AppResult<(Vec<membership::Model>, u64)> {
-    let base =
-        membership::Entity::find().filter(membership::Column::OrganizationId.eq(organization_id));
-    let total = base.clone().count(&core.db).await?;
-    let mut query = base
-        .order_by_asc(membership::Column::Id)
-        .limit(args.limit());
-    if let Some(after) = &args.after {
-        query = query.filter(membership::Column::Id.gt(after.as_str()));
-    }
-    Ok((query.all(&core.db).await?, total))
-}
-
 /// A membership the actor may see: one of an organization the actor
 /// belongs to; any other is `NOT_FOUND`.
 async fn visible_membership(

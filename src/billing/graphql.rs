@@ -1,0 +1,141 @@
+//! The billing slice of the schema: the plan catalog and entitlements.
+
+use async_graphql::{Context, Object, SimpleObject};
+
+use super::plans::{self, BillingInterval};
+use crate::{
+    access::Feature,
+    error::{AppError, AppResult},
+    graphql::context::ContextExt,
+};
+
+/// A plan of the catalog, shown from its definition.
+pub struct Plan(pub plans::Plan);
+
+#[Object]
+impl Plan {
+    async fn id(&self) -> &str {
+        &self.0.id
+    }
+
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    async fn features(&self) -> &[Feature] {
+        &self.0.features
+    }
+
+    async fn limits(&self) -> PlanLimits {
+        PlanLimits {
+            max_projects: self.0.max_projects.map(|n| n as i32),
+            max_members: self.0.max_members.map(|n| n as i32),
+        }
+    }
+
+    async fn prices(&self) -> Vec<Price> {
+        self.0
+            .prices
+            .iter()
+            .map(|p| Price {
+                interval: p.interval,
+                amount: i32::try_from(p.amount).unwrap_or(i32::MAX),
+                currency: p.currency.clone(),
+                per_seat: p.per_seat,
+            })
+            .collect()
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct PlanLimits {
+    /// Null means unlimited.
+    max_projects: Option<i32>,
+    /// Members plus pending invitations. Null means unlimited.
+    max_members: Option<i32>,
+}
+
+#[derive(SimpleObject)]
+pub struct Price {
+    interval: BillingInterval,
+    /// In the currency's smallest unit.
+    amount: i32,
+    currency: String,
+    per_seat: bool,
+}
+
+#[derive(SimpleObject)]
+pub struct Usage {
+    pub used: i32,
+    /// Null means unlimited.
+    pub limit: Option<i32>,
+}
+
+/// What an organization's effective plan gives it, and how much is used.
+pub struct Entitlements {
+    pub plan: plans::Plan,
+    pub projects_used: u64,
+    /// Members plus pending invitations.
+    pub members_used: u64,
+}
+
+fn usage(used: u64, limit: Option<u32>) -> Usage {
+    Usage {
+        used: i32::try_from(used).unwrap_or(i32::MAX),
+        limit: limit.map(|l| l as i32),
+    }
+}
+
+#[Object]
+impl Entitlements {
+    async fn plan(&self) -> Plan {
+        Plan(self.plan.clone())
+    }
+
+    async fn features(&self) -> &[Feature] {
+        &self.plan.features
+    }
+
+    async fn projects(&self) -> Usage {
+        usage(self.projects_used, self.plan.max_projects)
+    }
+
+    async fn members(&self) -> Usage {
+        usage(self.members_used, self.plan.max_members)
+    }
+}
+
+/// The effective plan of an organization, through the request's loaders.
+pub async fn plan_for(ctx: &Context<'_>, organization_id: &str) -> AppResult<plans::Plan> {
+    let core = ctx.core();
+    let id = ctx
+        .loaders()?
+        .plans
+        .load_one(organization_id.to_owned())
+        .await?
+        .ok_or_else(|| AppError::internal("no plan resolved"))?;
+    Ok(core
+        .config
+        .plans
+        .get(&id)
+        .unwrap_or_else(|| core.config.plans.free())
+        .clone())
+}
+
+#[derive(Default)]
+pub struct BillingQuery;
+
+#[Object]
+impl BillingQuery {
+    /// The public plan catalog.
+    async fn plans(&self, ctx: &Context<'_>) -> Vec<Plan> {
+        ctx.core()
+            .config
+            .plans
+            .plans
+            .iter()
+            .cloned()
+            .map(Plan)
+            .collect()
+    }
+}

@@ -1,0 +1,320 @@
+//! The projects slice of the schema: resolvers read arguments, call one
+//! service function, and map the result.
+
+use async_graphql::{Context, ID, InputObject, Object, Subscription};
+use chrono::{DateTime, Utc};
+use futures_util::{Stream, StreamExt};
+
+use super::{entity::project, loaders::ProjectFilterKey, service};
+use crate::{
+    auth::{entity::user, graphql::User},
+    error::{AppError, AppResult},
+    events::ProjectEventKind,
+    graphql::{
+        context::ContextExt,
+        pagination::{Page, PageArgs, page},
+    },
+    orgs::graphql::{Organization, require_for_viewer},
+};
+
+#[derive(Clone)]
+pub struct Project {
+    pub model: project::Model,
+    /// The creator when read together with the project; loaded otherwise.
+    pub creator: Option<Option<user::Model>>,
+}
+
+impl From<project::Model> for Project {
+    fn from(model: project::Model) -> Self {
+        Self {
+            model,
+            creator: None,
+        }
+    }
+}
+
+#[Object]
+impl Project {
+    async fn id(&self) -> ID {
+        ID(self.model.id.clone())
+    }
+
+    async fn name(&self) -> &str {
+        &self.model.name
+    }
+
+    async fn description(&self) -> Option<&str> {
+        self.model.description.as_deref()
+    }
+
+    async fn organization(&self, ctx: &Context<'_>) -> AppResult<Organization> {
+        require_for_viewer(ctx, &self.model.organization_id).await
+    }
+
+    /// Null when the creator's account is gone.
+    async fn created_by(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
+        if let Some(creator) = &self.creator {
+            return Ok(creator.clone().map(User::from));
+        }
+        let Some(id) = &self.model.created_by else {
+            return Ok(None);
+        };
+        Ok(ctx
+            .loaders()?
+            .users
+            .load_one(id.clone())
+            .await?
+            .map(User::from))
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.model.created_at
+    }
+
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.model.updated_at
+    }
+
+    async fn archived_at(&self) -> Option<DateTime<Utc>> {
+        self.model.archived_at
+    }
+}
+
+#[derive(InputObject, Default)]
+pub struct ProjectFilter {
+    /// True lists archived projects only; absent or false, active ones.
+    archived: Option<bool>,
+    /// Only projects whose name contains this text, ignoring case.
+    search: Option<String>,
+}
+
+impl ProjectFilter {
+    fn key(self) -> ProjectFilterKey {
+        ProjectFilterKey {
+            archived: self.archived.unwrap_or(false),
+            search: self
+                .search
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty()),
+        }
+    }
+}
+
+/// An organization's projects, newest first, through the request's loaders.
+pub async fn projects_of(
+    ctx: &Context<'_>,
+    organization_id: &str,
+    first: Option<i32>,
+    after: Option<String>,
+    filter: Option<ProjectFilter>,
+) -> AppResult<Page<Project>> {
+    let args = PageArgs::parse(first, after)?;
+    let filter = filter.unwrap_or_default().key();
+    let loaders = ctx.loaders()?;
+    let org = organization_id.to_owned();
+    let (rows, total) = futures_util::try_join!(
+        loaders
+            .project_pages
+            .load_one((org.clone(), filter.clone(), args.clone())),
+        loaders
+            .project_counts
+            .load_one((org.clone(), filter.clone())),
+    )?;
+    let rows = rows
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(model, creator)| {
+            let key = model.id.clone();
+            (
+                key,
+                Project {
+                    model,
+                    creator: Some(creator),
+                },
+            )
+        })
+        .collect();
+    Ok(page(rows, &args, total.unwrap_or(0)))
+}
+
+#[derive(InputObject)]
+pub struct CreateProjectInput {
+    organization_id: ID,
+    name: String,
+    description: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct UpdateProjectInput {
+    name: Option<String>,
+    /// An empty string removes the description.
+    description: Option<String>,
+}
+
+#[derive(Default)]
+pub struct ProjectQuery;
+
+#[Object]
+impl ProjectQuery {
+    /// A project of an organization the viewer belongs to.
+    async fn project(&self, ctx: &Context<'_>, id: ID) -> AppResult<Option<Project>> {
+        let viewer = ctx.viewer()?;
+        Ok(service::find_for(ctx.core(), &viewer.user.id, &id)
+            .await?
+            .map(Project::from))
+    }
+}
+
+#[derive(Default)]
+pub struct ProjectMutation;
+
+#[Object]
+impl ProjectMutation {
+    async fn create_project(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateProjectInput,
+    ) -> AppResult<Project> {
+        let created = service::create(
+            ctx.core(),
+            &ctx.actor()?,
+            &input.organization_id,
+            &input.name,
+            input.description.as_deref(),
+        )
+        .await?;
+        Ok(created.into())
+    }
+
+    async fn update_project(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: UpdateProjectInput,
+    ) -> AppResult<Project> {
+        let updated = service::update(
+            ctx.core(),
+            &ctx.actor()?,
+            &id,
+            input.name.as_deref(),
+            input.description.as_deref(),
+        )
+        .await?;
+        Ok(updated.into())
+    }
+
+    async fn archive_project(&self, ctx: &Context<'_>, id: ID) -> AppResult<Project> {
+        Ok(service::set_archived(ctx.core(), &ctx.actor()?, &id, true)
+            .await?
+            .into())
+    }
+
+    async fn restore_project(&self, ctx: &Context<'_>, id: ID) -> AppResult<Project> {
+        Ok(service::set_archived(ctx.core(), &ctx.actor()?, &id, false)
+            .await?
+            .into())
+    }
+
+    async fn delete_project(&self, ctx: &Context<'_>, id: ID) -> AppResult<bool> {
+        service::delete(ctx.core(), &ctx.actor()?, &id).await
+    }
+}
+
+pub struct ProjectEvent {
+    kind: ProjectEventKind,
+    project_id: String,
+}
+
+#[Object]
+impl ProjectEvent {
+    async fn kind(&self) -> ProjectEventKind {
+        self.kind
+    }
+
+    async fn project_id(&self) -> ID {
+        ID(self.project_id.clone())
+    }
+
+    /// Null after DELETED.
+    async fn project(&self, ctx: &Context<'_>) -> AppResult<Option<Project>> {
+        if self.kind == ProjectEventKind::Deleted {
+            return Ok(None);
+        }
+        let viewer = ctx.viewer()?;
+        Ok(
+            service::find_for(ctx.core(), &viewer.user.id, &self.project_id)
+                .await?
+                .map(Project::from),
+        )
+    }
+}
+
+#[derive(Default)]
+pub struct ProjectSubscription;
+
+#[Subscription]
+impl ProjectSubscription {
+    /// Project changes in one organization, for members of it.
+    async fn project_events(
+        &self,
+        ctx: &Context<'_>,
+        organization_id: ID,
+    ) -> async_graphql::Result<impl Stream<Item = ProjectEvent> + use<>> {
+        let viewer = ctx.viewer()?.user.id.clone();
+        let core = ctx.core().clone();
+        let org = organization_id.0;
+        if crate::orgs::service::membership_of(&core.db, &org, &viewer)
+            .await?
+            .is_none()
+        {
+            return Err(AppError::NotFound("Organization").into());
+        }
+        let receiver = core.events.subscribe();
+        let changes = tokio_stream_from(receiver);
+        Ok(changes
+            .filter(move |change| std::future::ready(change.organization_id == org))
+            // Membership is checked again at every event: a member removed
+            // meanwhile stops receiving at once.
+            .then(move |change| {
+                let core = core.clone();
+                let viewer = viewer.clone();
+                async move {
+                    let still = crate::orgs::service::membership_of(
+                        &core.db,
+                        &change.organization_id,
+                        &viewer,
+                    )
+                    .await
+                    .ok()
+                    .flatten()
+                    .is_some();
+                    still.then_some(change)
+                }
+            })
+            .take_while(|change| std::future::ready(change.is_some()))
+            .filter_map(|change| {
+                std::future::ready(change.map(|c| ProjectEvent {
+                    kind: c.kind,
+                    project_id: c.project_id,
+                }))
+            }))
+    }
+}
+
+/// The broadcast receiver as a stream; a subscriber that falls too far
+/// behind skips what it missed rather than ending.
+fn tokio_stream_from(
+    receiver: tokio::sync::broadcast::Receiver<crate::events::ProjectChange>,
+) -> impl Stream<Item = crate::events::ProjectChange> {
+    futures_util::stream::unfold(receiver, |mut receiver| async move {
+        loop {
+            match receiver.recv().await {
+                Ok(change) => return Some((change, receiver)),
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(skipped)) => {
+                    tracing::warn!(skipped, "a project event subscriber fell behind");
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    })
+}
