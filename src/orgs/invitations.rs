@@ -166,6 +166,7 @@ pub async fn invite(
             "This email already has a pending invitation.",
         ));
     }
+    crate::billing::entitlements::ensure_member_capacity(&txn, core, &org.id).await?;
     let token = crypto::random_token();
     let inv = invitation::ActiveModel {
         id: Set(crypto::new_id()),

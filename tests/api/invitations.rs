@@ -334,6 +334,7 @@ async fn nobody_invites_above_their_own_role() {
     let app = TestApp::spawn().await;
     let owner = app.sign_up("owner@example.com", "Owner").await;
     let org = app.create_org(&owner, "Ranks").await;
+    app.grant("ranks", "pro");
     let admin = app
         .join_new(&owner, &org, "admin@example.com", "ADMIN")
         .await;

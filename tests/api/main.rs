@@ -3,11 +3,16 @@
 mod support;
 
 mod accounts;
+mod audit;
 mod foundation;
 mod invitations;
 mod isolation;
+mod loading;
 mod oauth;
 mod organizations;
 mod passwords;
+mod plans;
+mod projects;
 mod races;
+mod subscriptions;
 mod throttling;

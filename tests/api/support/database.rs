@@ -38,6 +38,12 @@ impl TestDatabase {
         }
     }
 
+    /// A new database on the PostgreSQL server at `server_url`, whatever
+    /// `TEST_DATABASE_URL` says.
+    pub async fn create_postgres(server_url: &str) -> Self {
+        Self::postgres(server_url).await
+    }
+
     async fn postgres(server_url: &str) -> Self {
         let mut admin = url::Url::parse(server_url).expect("TEST_DATABASE_URL is a URL");
         admin.set_path("/postgres");

@@ -8,6 +8,7 @@ mod database;
 pub mod fake_oauth;
 pub mod fake_smtp;
 mod mail;
+pub mod ws;
 
 use std::{collections::HashMap, net::SocketAddr};
 
@@ -117,6 +118,33 @@ impl TestApp {
 
     pub fn is_postgres(&self) -> bool {
         self.database.is_postgres()
+    }
+
+    pub fn database_url(&self) -> &str {
+        &self.database.url
+    }
+
+    /// Runs the `groundwork` binary against this server's database.
+    pub fn cli(&self, args: &[&str]) -> std::process::Output {
+        std::process::Command::new(env!("CARGO_BIN_EXE_groundwork"))
+            .args(args)
+            .env("DATABASE_URL", self.database_url())
+            .env("MAIL_URL", "log")
+            .env("LOG_FORMAT", "json")
+            .env("RUST_LOG", "warn")
+            .current_dir(std::env::temp_dir())
+            .output()
+            .expect("run groundwork")
+    }
+
+    /// Gives an organization a plan through `groundwork billing grant`.
+    pub fn grant(&self, slug: &str, plan: &str) {
+        let out = self.cli(&["billing", "grant", "--org", slug, "--plan", plan]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -1,0 +1,179 @@
+//! Batched loading: the dashboard costs the same number of SQL statements
+//! for one organization as for twenty, with their projects and members.
+
+use chrono::Utc;
+use groundwork::{
+    auth::entity::user,
+    crypto::new_id,
+    orgs::entity::{membership, organization},
+    projects::entity::project,
+};
+use sea_orm::{ActiveValue::Set, EntityTrait};
+use serde_json::json;
+
+use crate::support::{SignedUp, TestApp, TestConfig};
+
+pub const DASHBOARD: &str = r"query Dashboard {
+  viewer {
+    id name email
+    organizations(first: 20) {
+      totalCount
+      edges { node {
+        id name slug viewerRole
+        entitlements { plan { id name } projects { used limit } members { used limit } }
+        members(first: 10) { totalCount edges { node { role user { id name email } } } }
+        projects(first: 10) { totalCount edges { node { id name createdAt createdBy { id name } } } }
+      } }
+    }
+  }
+}";
+
+async fn statements(app: &TestApp) -> u64 {
+    let text = app.client().get("/metrics").await.text().await.unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix("groundwork_sql_statements_total "))
+        .and_then(|n| n.trim().parse().ok())
+        .expect("the statement counter")
+}
+
+/// Runs the dashboard and returns how many statements it took.
+async fn dashboard_cost(app: &TestApp, viewer: &SignedUp) -> (u64, serde_json::Value) {
+    let before = statements(app).await;
+    let res = viewer.client.gql(DASHBOARD, json!({})).await;
+    let data = res.data().clone();
+    (statements(app).await - before, data)
+}
+
+fn quiet() -> TestConfig {
+    // The mail worker's polling would add statements between the readings.
+    TestConfig::default().var("MAIL_POLL_INTERVAL", "1h")
+}
+
+/// Adds `orgs` team organizations with `projects` projects and `members`
+/// members each (the viewer among them), straight into the database.
+async fn populate(app: &TestApp, viewer: &SignedUp, orgs: usize, projects: usize, members: usize) {
+    let now = Utc::now();
+    let others: Vec<user::ActiveModel> = (0..members - 1)
+        .map(|i| user::ActiveModel {
+            id: Set(new_id()),
+            email: Set(format!("member{i}@example.com")),
+            name: Set(format!("Member {i}")),
+            avatar_url: Set(None),
+            email_verified_at: Set(Some(now)),
+            password_hash: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+        })
+        .collect();
+    let other_ids: Vec<String> = others.iter().map(|u| u.id.clone().unwrap()).collect();
+    user::Entity::insert_many(others)
+        .exec(&app.db)
+        .await
+        .unwrap();
+
+    let mut org_rows = Vec::new();
+    let mut member_rows = Vec::new();
+    let mut project_rows = Vec::new();
+    for o in 0..orgs {
+        let org_id = new_id();
+        org_rows.push(organization::ActiveModel {
+            id: Set(org_id.clone()),
+            name: Set(format!("Team {o}")),
+            slug: Set(format!("team-{o}")),
+            personal: Set(false),
+            created_by: Set(Some(viewer.user_id.clone())),
+            created_at: Set(now),
+            updated_at: Set(now),
+        });
+        for (i, user_id) in std::iter::once(&viewer.user_id)
+            .chain(&other_ids)
+            .enumerate()
+        {
+            member_rows.push(membership::ActiveModel {
+                id: Set(new_id()),
+                organization_id: Set(org_id.clone()),
+                user_id: Set(user_id.clone()),
+                role: Set(if i == 0 { "OWNER" } else { "MEMBER" }.into()),
+                created_at: Set(now),
+                updated_at: Set(now),
+            });
+        }
+        for p in 0..projects {
+            let creator = if p % 2 == 0 {
+                &viewer.user_id
+            } else {
+                &other_ids[p % other_ids.len()]
+            };
+            project_rows.push(project::ActiveModel {
+                id: Set(new_id()),
+                organization_id: Set(org_id.clone()),
+                name: Set(format!("Project {o}-{p}")),
+                description: Set(None),
+                created_by: Set(Some(creator.clone())),
+                created_at: Set(now),
+                updated_at: Set(now),
+                archived_at: Set(None),
+            });
+        }
+    }
+    organization::Entity::insert_many(org_rows)
+        .exec(&app.db)
+        .await
+        .unwrap();
+    membership::Entity::insert_many(member_rows)
+        .exec(&app.db)
+        .await
+        .unwrap();
+    for chunk in project_rows.chunks(100) {
+        project::Entity::insert_many(chunk.to_vec())
+            .exec(&app.db)
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn the_dashboard_costs_the_same_for_one_organization_and_for_twenty() {
+    let small = TestApp::spawn_with(quiet()).await;
+    let viewer = small.sign_up("solo@example.com", "Solo").await;
+    let personal = viewer
+        .client
+        .gql(
+            "{ viewer { organizations { edges { node { id } } } } }",
+            json!({}),
+        )
+        .await
+        .data()["viewer"]["organizations"]["edges"][0]["node"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    crate::projects::create(&viewer, &personal, "The one").await;
+    let (small_cost, data) = dashboard_cost(&small, &viewer).await;
+    assert_eq!(data["viewer"]["organizations"]["totalCount"], 1);
+
+    let large = TestApp::spawn_with(quiet()).await;
+    let viewer = large.sign_up("busy@example.com", "Busy").await;
+    populate(&large, &viewer, 19, 20, 10).await;
+    let (large_cost, data) = dashboard_cost(&large, &viewer).await;
+    let orgs = &data["viewer"]["organizations"];
+    assert_eq!(orgs["totalCount"], 20);
+    let team = &orgs["edges"][1]["node"];
+    assert_eq!(team["members"]["totalCount"], 10);
+    assert_eq!(team["members"]["edges"].as_array().unwrap().len(), 10);
+    assert_eq!(team["projects"]["totalCount"], 20);
+    assert_eq!(team["projects"]["edges"].as_array().unwrap().len(), 10);
+    assert!(!team["projects"]["edges"][0]["node"]["createdBy"]["name"].is_null());
+    assert_eq!(team["entitlements"]["projects"]["used"], 20);
+
+    assert_eq!(
+        small_cost, large_cost,
+        "statements: {small_cost} for one organization, {large_cost} for twenty"
+    );
+    assert!(
+        large_cost <= 12,
+        "{large_cost} statements for the dashboard"
+    );
+    // The same request again costs the same: nothing leaks between requests.
+    let (again, _) = dashboard_cost(&large, &viewer).await;
+    assert_eq!(again, large_cost);
+}

@@ -1,0 +1,101 @@
+//! A graphql-transport-ws client for subscription tests.
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio_tungstenite::{
+    MaybeTlsStream, WebSocketStream, connect_async,
+    tungstenite::{Message, client::IntoClientRequest, http::HeaderValue},
+};
+
+pub struct Subscription {
+    socket: WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>,
+}
+
+impl Subscription {
+    /// Connects, authenticates with `connection_init` (a bearer token) or a
+    /// cookie, and subscribes to `query`.
+    pub async fn start(base_url: &str, auth: Auth<'_>, query: &str, variables: Value) -> Self {
+        let url = format!("{}/graphql/ws", base_url.replace("http://", "ws://"));
+        let mut request = url.into_client_request().unwrap();
+        let headers = request.headers_mut();
+        headers.insert(
+            "sec-websocket-protocol",
+            HeaderValue::from_static("graphql-transport-ws"),
+        );
+        let payload = match auth {
+            Auth::Bearer(token) => json!({ "authorization": format!("Bearer {token}") }),
+            Auth::Cookie { cookie, origin } => {
+                headers.insert("cookie", HeaderValue::from_str(cookie).unwrap());
+                if let Some(origin) = origin {
+                    headers.insert("origin", HeaderValue::from_str(origin).unwrap());
+                }
+                json!({})
+            }
+        };
+        let (mut socket, _) = connect_async(request).await.expect("websocket connects");
+        socket
+            .send(Message::text(
+                json!({ "type": "connection_init", "payload": payload }).to_string(),
+            ))
+            .await
+            .unwrap();
+        let ack = next_json(&mut socket).await;
+        assert_eq!(ack["type"], "connection_ack", "{ack}");
+        socket
+            .send(Message::text(
+                json!({ "id": "1", "type": "subscribe", "payload": { "query": query, "variables": variables } })
+                    .to_string(),
+            ))
+            .await
+            .unwrap();
+        Self { socket }
+    }
+
+    /// The next message of the subscription (`next`, `error` or `complete`).
+    pub async fn next(&mut self) -> Value {
+        tokio::time::timeout(Duration::from_secs(10), next_json(&mut self.socket))
+            .await
+            .expect("a subscription message within 10 s")
+    }
+
+    /// Nothing arrives for a while.
+    pub async fn expect_silence(&mut self, wait: Duration) {
+        if let Ok(message) = tokio::time::timeout(wait, next_json(&mut self.socket)).await {
+            panic!("expected no message, got {message}");
+        }
+    }
+}
+
+pub enum Auth<'a> {
+    Bearer(&'a str),
+    Cookie {
+        cookie: &'a str,
+        origin: Option<&'a str>,
+    },
+}
+
+async fn next_json(socket: &mut WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>) -> Value {
+    loop {
+        match socket.next().await {
+            Some(Ok(Message::Text(text))) => {
+                let value: Value = serde_json::from_str(&text).unwrap();
+                if value["type"] == "ping" {
+                    socket
+                        .send(Message::text(json!({ "type": "pong" }).to_string()))
+                        .await
+                        .unwrap();
+                    continue;
+                }
+                return value;
+            }
+            Some(Ok(Message::Close(frame))) => {
+                return json!({ "type": "closed", "frame": format!("{frame:?}") });
+            }
+            Some(Ok(_)) => continue,
+            Some(Err(e)) => return json!({ "type": "closed", "error": e.to_string() }),
+            None => return json!({ "type": "closed" }),
+        }
+    }
+}
