@@ -119,6 +119,24 @@ pub struct Config {
     pub billing_grace_period: Duration,
     /// Serve `/metrics`.
     pub metrics: bool,
+    pub stripe: StripeConfig,
+}
+
+/// Stripe: without a secret key, billing mutations answer BILLING_DISABLED
+/// and organizations live on the free plan and manual grants.
+#[derive(Debug, Clone)]
+pub struct StripeConfig {
+    pub secret_key: Option<Secret>,
+    pub webhook_secret: Option<Secret>,
+    /// Stripe's API, or a fake in tests.
+    pub api_base: String,
+    pub success_url: String,
+    pub cancel_url: String,
+    pub portal_return_url: String,
+    /// How often the seat worker pushes member counts to Stripe, and the
+    /// first retry delay after Stripe could not be reached.
+    pub seat_sync_interval: Duration,
+    pub seat_sync_retry_base: Duration,
 }
 
 /// A setting that could not be used: which variable, and what is wrong with it.
@@ -276,17 +294,30 @@ impl Config {
             mail_retry_base: env.duration("MAIL_RETRY_BASE", "10s")?,
             oauth_providers: oauth_providers(&env)?,
             invitation_ttl: env.duration("INVITATION_TTL", "7d")?,
-            plans: match env.get("PLANS_FILE") {
-                None => Default::default(),
-                Some(path) => std::fs::read_to_string(&path)
-                    .map_err(|e| env.bad("PLANS_FILE", format!("cannot read {path}: {e}")))
-                    .and_then(|text| {
-                        crate::billing::plans::PlanCatalog::from_toml(&text)
-                            .map_err(|e| env.bad("PLANS_FILE", format!("{path}: {e}")))
-                    })?,
-            },
+            plans: plan_catalog(&env)?,
             billing_grace_period: env.duration("BILLING_GRACE_PERIOD", "7d")?,
             metrics: env.switch("METRICS", dev)?,
+            stripe: StripeConfig {
+                secret_key: env.get("STRIPE_SECRET_KEY").map(Secret::new),
+                webhook_secret: env.get("STRIPE_WEBHOOK_SECRET").map(Secret::new),
+                api_base: check_http_url(
+                    &env.get("STRIPE_API_BASE")
+                        .unwrap_or_else(|| "https://api.stripe.com".to_owned()),
+                )
+                .map_err(|p| env.bad("STRIPE_API_BASE", p))?
+                    + "/",
+                success_url: env
+                    .get("BILLING_SUCCESS_URL")
+                    .unwrap_or_else(|| format!("{app_url}/billing?checkout=success")),
+                cancel_url: env
+                    .get("BILLING_CANCEL_URL")
+                    .unwrap_or_else(|| format!("{app_url}/billing?checkout=canceled")),
+                portal_return_url: env
+                    .get("BILLING_RETURN_URL")
+                    .unwrap_or_else(|| format!("{app_url}/billing")),
+                seat_sync_interval: env.duration("SEAT_SYNC_INTERVAL", "30s")?,
+                seat_sync_retry_base: env.duration("SEAT_SYNC_RETRY_BASE", "30s")?,
+            },
             database_url: Secret::new(database_url),
             database_max_connections: max_connections,
             bind_addr,
@@ -524,6 +555,33 @@ fn oauth_providers(env: &Env) -> Result<Vec<OAuthProviderConfig>, ConfigError> {
         });
     }
     Ok(providers)
+}
+
+/// The catalog of `PLANS_FILE` (or the default), with Stripe price ids from
+/// `STRIPE_PRICE_<PLAN>_<MONTH|YEAR>` laid over it.
+fn plan_catalog(env: &Env) -> Result<crate::billing::plans::PlanCatalog, ConfigError> {
+    let mut catalog = match env.get("PLANS_FILE") {
+        None => crate::billing::plans::PlanCatalog::default(),
+        Some(path) => std::fs::read_to_string(&path)
+            .map_err(|e| env.bad("PLANS_FILE", format!("cannot read {path}: {e}")))
+            .and_then(|text| {
+                crate::billing::plans::PlanCatalog::from_toml(&text)
+                    .map_err(|e| env.bad("PLANS_FILE", format!("{path}: {e}")))
+            })?,
+    };
+    for plan in &mut catalog.plans {
+        for price in &mut plan.prices {
+            let var = format!(
+                "STRIPE_PRICE_{}_{}",
+                plan.id.to_ascii_uppercase().replace('-', "_"),
+                price.interval.as_str().to_ascii_uppercase()
+            );
+            if let Some(id) = env.get(&var) {
+                price.stripe_price_id = Some(id);
+            }
+        }
+    }
+    Ok(catalog)
 }
 
 fn check_database_url(url: &str) -> Result<(), String> {

@@ -42,6 +42,10 @@ pub struct Core {
     /// For calls to OAuth providers; never follows redirects.
     pub http: reqwest::Client,
     pub events: events::EventBus,
+    /// None without `STRIPE_SECRET_KEY`: billing is off.
+    pub stripe: Option<billing::stripe::StripeGateway>,
+    /// Wakes the seat worker after a membership change has committed.
+    pub seat_sync: tokio::sync::Notify,
     /// Cancelled when the server begins to shut down; background work stops on it.
     pub shutdown: CancellationToken,
 }
@@ -67,7 +71,11 @@ impl Core {
             .map_err(|e| StartError::Service(format!("cannot build the HTTP client: {e}")))?;
         let shutdown = CancellationToken::new();
         let events = events::EventBus::start(&db, config.database_url.expose(), shutdown.clone());
+        let stripe =
+            billing::stripe::StripeGateway::new(&config.stripe).map_err(StartError::Service)?;
         Ok(Self {
+            stripe,
+            seat_sync: tokio::sync::Notify::new(),
             events,
             passwords: Passwords::new(config.password_hash_concurrency),
             limiter,
@@ -78,19 +86,6 @@ impl Core {
             db,
             statements,
         })
-    }
-
-    /// Starts the background workers; they stop when `shutdown` is cancelled.
-    pub fn spawn_workers(&self) {
-        tokio::spawn(mail::outbox::run_worker(
-            self.db.clone(),
-            self.mailer.clone(),
-            mail::outbox::WorkerSettings {
-                poll_interval: self.config.mail_poll_interval,
-                retry_base: self.config.mail_retry_base,
-            },
-            self.shutdown.clone(),
-        ));
     }
 }
 
@@ -116,6 +111,21 @@ impl AppState {
             .data(core.clone())
             .finish();
         Self { core, schema }
+    }
+
+    /// Starts the background workers (mail outbox, Stripe seats); they stop
+    /// when `shutdown` is cancelled.
+    pub fn spawn_workers(&self) {
+        tokio::spawn(mail::outbox::run_worker(
+            self.db.clone(),
+            self.mailer.clone(),
+            mail::outbox::WorkerSettings {
+                poll_interval: self.config.mail_poll_interval,
+                retry_base: self.config.mail_retry_base,
+            },
+            self.shutdown.clone(),
+        ));
+        tokio::spawn(billing::seats::run_worker(self.core.clone()));
     }
 }
 

@@ -59,6 +59,9 @@ enum BillingAction {
         #[arg(long)]
         org: String,
     },
+    /// Read every subscription back from Stripe and repair local state
+    /// (after missed webhooks).
+    Sync,
 }
 
 #[derive(Subcommand)]
@@ -158,6 +161,15 @@ async fn billing(config: Config, action: BillingAction) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     let slug = match &action {
         BillingAction::Grant { org, .. } | BillingAction::Revoke { org } => org.clone(),
+        BillingAction::Sync => {
+            let (applied, orphans) = groundwork::billing::seats::sync_all(&core)
+                .await
+                .map_err(describe)?;
+            println!(
+                "{applied} subscriptions read back from Stripe; {orphans} belong to no organization here"
+            );
+            return Ok(());
+        }
     };
     let org = groundwork::orgs::service::id_for_slug(&core, &slug)
         .await
@@ -176,6 +188,7 @@ async fn billing(config: Config, action: BillingAction) -> Result<(), String> {
                 None => println!("{slug} has the {plan} plan"),
             }
         }
+        BillingAction::Sync => unreachable!("handled above"),
         BillingAction::Revoke { .. } => {
             let had = groundwork::billing::entitlements::revoke(&txn, &org)
                 .await

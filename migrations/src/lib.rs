@@ -17,6 +17,9 @@ mod m20261126_000009_create_invitations;
 mod m20261126_000010_create_audit_events;
 mod m20261126_000011_create_projects;
 mod m20261126_000012_create_plan_grants;
+mod m20261126_000013_create_stripe_customers;
+mod m20261126_000014_create_subscriptions;
+mod m20261126_000015_create_stripe_events;
 
 pub struct Migrator;
 
@@ -36,6 +39,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000010_create_audit_events::Migration),
             Box::new(m20261126_000011_create_projects::Migration),
             Box::new(m20261126_000012_create_plan_grants::Migration),
+            Box::new(m20261126_000013_create_stripe_customers::Migration),
+            Box::new(m20261126_000014_create_subscriptions::Migration),
+            Box::new(m20261126_000015_create_stripe_events::Migration),
         ]
     }
 }

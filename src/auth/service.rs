@@ -138,12 +138,13 @@ pub async fn sign_up(core: &Core, input: SignUp, meta: &RequestMeta) -> AppResul
     match &invitation {
         Some(invitation) => {
             let actor = Actor::user(&user.id, meta);
-            invitations::join_at_sign_up(&txn, invitation, &user, &actor).await?;
+            invitations::join_at_sign_up(&txn, core, invitation, &user, &actor).await?;
         }
         None => send_verification(&txn, core, &user).await?,
     }
     let session = sessions::issue(&txn, &core.config, &user.id, meta).await?;
     txn.commit().await?;
+    core.seat_sync.notify_one();
     Ok(SignedIn::new(user, session))
 }
 
@@ -306,14 +307,19 @@ pub async fn delete_account(
             return Err(AppError::bad_input("password", "The password is wrong."));
         }
     }
+    // Organizations that go with the account stop being billed first.
+    for org in orgs::service::alone_in(&core.db, &viewer.user.id).await? {
+        crate::billing::subscriptions::cancel_all(core, &org).await?;
+    }
     let txn = core.db.begin().await?;
     let user = user::Entity::find_by_id(&viewer.user.id)
         .one(&txn)
         .await?
         .ok_or(AppError::Unauthenticated)?;
-    orgs::service::before_user_deleted(&txn, &user.id).await?;
+    orgs::service::before_user_deleted(&txn, core, &user.id).await?;
     user.delete(&txn).await?;
     txn.commit().await?;
+    core.seat_sync.notify_one();
     Ok(true)
 }
 

@@ -10,7 +10,7 @@ use sea_orm::{
 };
 use serde_json::json;
 
-use super::{GrantState, effective_plan_id, plans::Plan};
+use super::{GrantState, PaidState, effective_plan_id, plans::Plan};
 use crate::{
     Core,
     access::Feature,
@@ -53,6 +53,7 @@ pub async fn plan_ids(
         .into_iter()
         .map(|g| (g.organization_id.clone(), g))
         .collect();
+    let subscriptions = super::subscriptions::by_organization(conn, organization_ids).await?;
     let now = Utc::now();
     let grace = chrono::Duration::from_std(core.config.billing_grace_period).unwrap_or_default();
     Ok(organization_ids
@@ -62,7 +63,12 @@ pub async fn plan_ids(
                 plan_id: &g.plan_id,
                 until: g.until,
             });
-            let chosen = effective_plan_id(None, grant.as_ref(), now, grace)
+            let paid = subscriptions.get(id).map(|s| PaidState {
+                plan_id: &s.plan_id,
+                status: s.status(),
+                past_due_since: s.past_due_since,
+            });
+            let chosen = effective_plan_id(paid.as_ref(), grant.as_ref(), now, grace)
                 .filter(|plan| core.config.plans.get(plan).is_some())
                 .unwrap_or(&core.config.plans.free_plan);
             (id.clone(), chosen.to_owned())

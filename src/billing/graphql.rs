@@ -139,3 +139,94 @@ impl BillingQuery {
             .collect()
     }
 }
+
+/// An organization's Stripe subscription as last applied.
+pub struct BillingSubscription(pub super::subscriptions::subscription::Model);
+
+#[Object]
+impl BillingSubscription {
+    async fn status(&self) -> super::SubscriptionStatus {
+        self.0.status()
+    }
+
+    async fn plan(&self, ctx: &Context<'_>) -> Plan {
+        let plans = &ctx.core().config.plans;
+        Plan(
+            plans
+                .get(&self.0.plan_id)
+                .unwrap_or_else(|| plans.free())
+                .clone(),
+        )
+    }
+
+    async fn interval(&self) -> Option<BillingInterval> {
+        self.0.interval()
+    }
+
+    async fn seats(&self) -> Option<i32> {
+        self.0.seats
+    }
+
+    async fn current_period_end(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.0.current_period_end
+    }
+
+    async fn cancel_at_period_end(&self) -> bool {
+        self.0.cancel_at_period_end
+    }
+
+    async fn trial_end(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.0.trial_end
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct CheckoutSession {
+    id: String,
+    url: String,
+}
+
+#[derive(SimpleObject)]
+pub struct BillingPortalSession {
+    url: String,
+}
+
+#[derive(async_graphql::InputObject)]
+pub struct CreateCheckoutSessionInput {
+    organization_id: async_graphql::ID,
+    plan_id: String,
+    interval: BillingInterval,
+}
+
+#[derive(Default)]
+pub struct BillingMutation;
+
+#[Object]
+impl BillingMutation {
+    /// A Stripe Checkout page for subscribing the organization to a plan.
+    async fn create_checkout_session(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateCheckoutSessionInput,
+    ) -> AppResult<CheckoutSession> {
+        let (id, url) = super::service::checkout(
+            ctx.core(),
+            &ctx.actor()?,
+            &input.organization_id,
+            &input.plan_id,
+            input.interval,
+        )
+        .await?;
+        Ok(CheckoutSession { id, url })
+    }
+
+    /// Stripe's customer portal, to change plan, seats or payment method.
+    async fn create_billing_portal_session(
+        &self,
+        ctx: &Context<'_>,
+        organization_id: async_graphql::ID,
+    ) -> AppResult<BillingPortalSession> {
+        let url = super::service::portal(ctx.core(), &ctx.actor()?, &organization_id).await?;
+        Ok(BillingPortalSession { url })
+    }
+}

@@ -3,6 +3,11 @@
 pub mod entitlements;
 pub mod graphql;
 pub mod plans;
+pub mod seats;
+pub mod service;
+pub mod stripe;
+pub mod subscriptions;
+pub mod webhook;
 
 use chrono::{DateTime, Duration, Utc};
 

@@ -24,6 +24,7 @@ pub struct MutationRoot(
     auth::graphql::AuthMutation,
     orgs::graphql::OrgMutation,
     projects::graphql::ProjectMutation,
+    billing::graphql::BillingMutation,
 );
 
 #[derive(MergedSubscription, Default)]

@@ -65,6 +65,10 @@ pub fn router(state: AppState) -> Router {
         .route("/graphql/ws", get(graphql::websocket))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route(
+            "/webhooks/stripe",
+            axum::routing::post(crate::billing::webhook::receive),
+        )
         .merge(crate::auth::oauth::routes());
     if config.metrics {
         routes = routes.route("/metrics", get(health::metrics));

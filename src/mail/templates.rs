@@ -99,6 +99,30 @@ pub fn invitation(
     )
 }
 
+pub fn trial_ending(organization: &str, ends: &str, link: &str) -> Mail {
+    compose(
+        &format!("The trial of {organization} ends on {ends}"),
+        "Hello,",
+        &[&format!(
+            "The trial of {organization} ends on {ends}. Add a payment method to keep your plan."
+        )],
+        ("Manage billing", link),
+        "You receive this as an owner of the organization.",
+    )
+}
+
+pub fn payment_failed(organization: &str, link: &str) -> Mail {
+    compose(
+        &format!("A payment for {organization} failed"),
+        "Hello,",
+        &[&format!(
+            "Stripe could not collect the latest payment for {organization}. Update the payment method to keep the plan."
+        )],
+        ("Manage billing", link),
+        "You receive this as an owner or admin of the organization.",
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

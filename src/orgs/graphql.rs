@@ -14,7 +14,7 @@ use crate::{
     auth::{entity::user, graphql::User},
     billing::{
         entitlements::require_feature,
-        graphql::{Entitlements, plan_for},
+        graphql::{BillingSubscription, Entitlements, plan_for},
     },
     error::{AppError, AppResult},
     graphql::{
@@ -168,6 +168,16 @@ impl Organization {
             projects_used: projects.unwrap_or(0),
             members_used: members.unwrap_or(0) + pending.unwrap_or(0),
         })
+    }
+
+    /// The Stripe subscription, for those who may read billing.
+    async fn subscription(&self, ctx: &Context<'_>) -> AppResult<Option<BillingSubscription>> {
+        self.require(Permission::BillingRead)?;
+        Ok(
+            crate::billing::subscriptions::current(&ctx.core().db, &self.model.id)
+                .await?
+                .map(BillingSubscription),
+        )
     }
 
     /// Newest first; needs AUDIT_LOG_READ and a plan with AUDIT_LOG.

@@ -310,6 +310,7 @@ pub async fn preview(
 /// however many requests race for it.
 async fn join(
     conn: &impl ConnectionTrait,
+    core: &Core,
     inv: &invitation::Model,
     user: &user::Model,
     actor: &Actor,
@@ -353,6 +354,7 @@ async fn join(
         member_joined(&member, role),
     )
     .await?;
+    crate::billing::seats::members_changed(conn, core, &inv.organization_id).await?;
     Ok(member)
 }
 
@@ -382,8 +384,9 @@ pub async fn accept(
             "This invitation was sent to another email address, or yours is not verified yet.",
         ));
     }
-    let member = join(&txn, &inv, user, actor).await?;
+    let member = join(&txn, core, &inv, user, actor).await?;
     txn.commit().await?;
+    core.seat_sync.notify_one();
     Ok(member)
 }
 
@@ -446,11 +449,12 @@ pub async fn check_at_sign_up(
 /// Completes `check_at_sign_up` once the user exists.
 pub async fn join_at_sign_up(
     conn: &impl ConnectionTrait,
+    core: &Core,
     inv: &invitation::Model,
     user: &user::Model,
     actor: &Actor,
 ) -> AppResult<membership::Model> {
-    join(conn, inv, user, actor).await
+    join(conn, core, inv, user, actor).await
 }
 
 /// Pending invitations to the user's verified email.

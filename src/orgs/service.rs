@@ -338,18 +338,28 @@ pub async fn update(
     Ok(org)
 }
 
-/// Deletes a team organization and, by cascade, everything it owns.
+/// Deletes a team organization and, by cascade, everything it owns; a live
+/// paid subscription is cancelled at Stripe first, so nobody is billed for
+/// an organization that is gone.
 pub async fn delete(core: &Core, actor: &Actor, organization_id: &str) -> AppResult<bool> {
-    let txn = core.db.begin().await?;
-    role_in(&txn, organization_id, actor)
+    let org = organization::Entity::find_by_id(organization_id)
+        .one(&core.db)
+        .await?
+        .ok_or(AppError::NotFound("Organization"))?;
+    role_in(&core.db, organization_id, actor)
         .await?
         .require(Permission::OrganizationDelete)?;
-    let org = lock(&txn, organization_id).await?;
     if org.personal {
         return Err(AppError::conflict(
             "A personal organization cannot be deleted.",
         ));
     }
+    crate::billing::subscriptions::cancel_all(core, organization_id).await?;
+    let txn = core.db.begin().await?;
+    role_in(&txn, organization_id, actor)
+        .await?
+        .require(Permission::OrganizationDelete)?;
+    lock(&txn, organization_id).await?;
     organization::Entity::delete_by_id(&org.id)
         .exec(&txn)
         .await?;
@@ -487,8 +497,9 @@ pub async fn remove_member(core: &Core, actor: &Actor, membership_id: &str) -> A
     if !my_role.may_manage(current) {
         return Err(AppError::forbidden("Only an owner can remove an owner."));
     }
-    remove(&txn, actor, target, "member.removed").await?;
+    remove(&txn, core, actor, target, "member.removed").await?;
     txn.commit().await?;
+    core.seat_sync.notify_one();
     Ok(true)
 }
 
@@ -496,6 +507,7 @@ pub async fn remove_member(core: &Core, actor: &Actor, membership_id: &str) -> A
 /// The caller holds the organization's lock.
 async fn remove(
     conn: &impl ConnectionTrait,
+    core: &Core,
     actor: &Actor,
     target: membership::Model,
     action: &str,
@@ -515,7 +527,7 @@ async fn remove(
         member_event(action, &target, metadata),
     )
     .await?;
-    Ok(())
+    crate::billing::seats::members_changed(conn, core, &target.organization_id).await
 }
 
 pub async fn leave(core: &Core, actor: &Actor, organization_id: &str) -> AppResult<bool> {
@@ -530,8 +542,9 @@ pub async fn leave(core: &Core, actor: &Actor, organization_id: &str) -> AppResu
     let mine = membership_of(&txn, organization_id, actor.id())
         .await?
         .ok_or(AppError::NotFound("Organization"))?;
-    remove(&txn, actor, mine, "member.left").await?;
+    remove(&txn, core, actor, mine, "member.left").await?;
     txn.commit().await?;
+    core.seat_sync.notify_one();
     Ok(true)
 }
 
@@ -581,7 +594,11 @@ pub async fn transfer_ownership(
 
 /// Refuses to delete a user who is the only owner of an organization that
 /// has other members; deletes the organizations they are alone in.
-pub async fn before_user_deleted(conn: &impl ConnectionTrait, user_id: &str) -> AppResult<()> {
+pub async fn before_user_deleted(
+    conn: &impl ConnectionTrait,
+    core: &Core,
+    user_id: &str,
+) -> AppResult<()> {
     let mine = membership::Entity::find()
         .filter(membership::Column::UserId.eq(user_id))
         .all(conn)
@@ -602,8 +619,27 @@ pub async fn before_user_deleted(conn: &impl ConnectionTrait, user_id: &str) -> 
                 "You are the only owner of an organization with other members; transfer it or remove them first.",
             ));
         }
+        // Removed here rather than by the cascade, so the seat count that
+        // follows no longer includes them.
+        membership::Entity::delete_by_id(&m.id).exec(conn).await?;
+        crate::billing::seats::members_changed(conn, core, &m.organization_id).await?;
     }
     Ok(())
+}
+
+/// The organizations in which the user is the only member: they go with
+/// the account.
+pub async fn alone_in(conn: &impl ConnectionTrait, user_id: &str) -> AppResult<Vec<String>> {
+    let mine = membership::Entity::find()
+        .filter(membership::Column::UserId.eq(user_id))
+        .all(conn)
+        .await?;
+    let ids: Vec<String> = mine.into_iter().map(|m| m.organization_id).collect();
+    let counts = crate::billing::entitlements::member_counts(conn, &ids).await?;
+    Ok(ids
+        .into_iter()
+        .filter(|id| counts.get(id).copied().unwrap_or(0) <= 1)
+        .collect())
 }
 
 #[cfg(test)]

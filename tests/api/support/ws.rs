@@ -50,6 +50,9 @@ impl Subscription {
             ))
             .await
             .unwrap();
+        // The protocol does not acknowledge a subscribe; give the server a
+        // moment to start listening before the test makes changes.
+        tokio::time::sleep(Duration::from_millis(300)).await;
         Self { socket }
     }
 
