@@ -232,6 +232,7 @@ pub async fn apply(
         .quantity
         .map(|q| i32::try_from(q).unwrap_or(i32::MAX));
     let previous_status = existing.as_ref().map(|e| e.status.clone());
+    let is_new = existing.is_none();
     let mut model = match existing {
         Some(e) => e.into(),
         None => subscription::ActiveModel {
@@ -259,8 +260,12 @@ pub async fn apply(
     model.past_due_since = Set(past_due_since);
     model.stripe_updated_at = Set(changed_at);
     model.updated_at = Set(now);
-    let saved = model.save(conn).await?;
-    let stripe_subscription_id = saved.stripe_subscription_id.clone().unwrap();
+    let saved = if is_new {
+        model.insert(conn).await?
+    } else {
+        model.update(conn).await?
+    };
+    let stripe_subscription_id = saved.stripe_subscription_id;
     let action = if previous_status.is_none() {
         "subscription.created"
     } else {

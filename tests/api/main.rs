@@ -4,6 +4,8 @@ mod support;
 
 mod accounts;
 mod audit;
+mod billing;
+mod billing_order;
 mod foundation;
 mod invitations;
 mod isolation;

@@ -7,6 +7,7 @@ mod client;
 mod database;
 pub mod fake_oauth;
 pub mod fake_smtp;
+pub mod fake_stripe;
 mod mail;
 pub mod ws;
 
@@ -95,6 +96,9 @@ impl TestApp {
         vars.entry("SHUTDOWN_GRACE_SECONDS".into())
             .or_insert_with(|| "5".into());
         let config = Config::from_vars(&vars).expect("test configuration");
+        if std::env::var_os("TEST_LOG").is_some() {
+            groundwork::telemetry::init(&config);
+        }
         let mut server = Server::build(config, true).await.expect("server starts");
         if let Some(routes) = settings.extra_routes {
             server = server.merge(routes);
@@ -126,8 +130,14 @@ impl TestApp {
 
     /// Runs the `groundwork` binary against this server's database.
     pub fn cli(&self, args: &[&str]) -> std::process::Output {
+        self.cli_with(args, &[])
+    }
+
+    /// Runs the `groundwork` binary with more settings.
+    pub fn cli_with(&self, args: &[&str], vars: &[(&str, String)]) -> std::process::Output {
         std::process::Command::new(env!("CARGO_BIN_EXE_groundwork"))
             .args(args)
+            .envs(vars.iter().map(|(k, v)| (*k, v.as_str())))
             .env("DATABASE_URL", self.database_url())
             .env("MAIL_URL", "log")
             .env("LOG_FORMAT", "json")
@@ -135,6 +145,20 @@ impl TestApp {
             .current_dir(std::env::temp_dir())
             .output()
             .expect("run groundwork")
+    }
+
+    /// Delivers a Stripe webhook; returns the HTTP status.
+    pub async fn webhook(&self, body: &str, signature: &str) -> u16 {
+        reqwest::Client::new()
+            .post(self.url("/webhooks/stripe"))
+            .header("stripe-signature", signature)
+            .header("content-type", "application/json")
+            .body(body.to_owned())
+            .send()
+            .await
+            .expect("webhook delivered")
+            .status()
+            .as_u16()
     }
 
     /// Gives an organization a plan through `groundwork billing grant`.
