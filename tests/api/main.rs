@@ -13,6 +13,7 @@ mod loading;
 mod oauth;
 mod organizations;
 mod passwords;
+mod permissions;
 mod plans;
 mod projects;
 mod races;
