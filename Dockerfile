@@ -6,6 +6,7 @@ COPY Cargo.toml Cargo.lock ./
 COPY migrations ./migrations
 COPY src ./src
 COPY tests ./tests
+COPY benches ./benches
 COPY schema.graphql ./
 RUN cargo build --release --locked --bin groundwork
 

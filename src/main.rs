@@ -162,7 +162,7 @@ async fn billing(config: Config, action: BillingAction) -> Result<(), String> {
     let slug = match &action {
         BillingAction::Grant { org, .. } | BillingAction::Revoke { org } => org.clone(),
         BillingAction::Sync => {
-            let (applied, orphans) = groundwork::billing::seats::sync_all(&core)
+            let (applied, orphans) = groundwork::billing::subscriptions::sync_all(&core)
                 .await
                 .map_err(describe)?;
             println!(

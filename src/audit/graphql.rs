@@ -7,12 +7,9 @@ use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
 use super::entity;
 use crate::{
     Core,
-    auth::graphql::User,
+    auth::graphql::{User, load_user},
     error::AppResult,
-    graphql::{
-        context::ContextExt,
-        pagination::{Page, PageArgs, page},
-    },
+    graphql::pagination::{Page, PageArgs, page},
 };
 
 pub struct AuditEvent(pub entity::Model);
@@ -29,15 +26,7 @@ impl AuditEvent {
     }
 
     async fn actor(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
-        let Some(id) = &self.0.actor_id else {
-            return Ok(None);
-        };
-        Ok(ctx
-            .loaders()?
-            .users
-            .load_one(id.clone())
-            .await?
-            .map(User::from))
+        load_user(ctx, self.0.actor_id.as_deref()).await
     }
 
     async fn target_type(&self) -> Option<&str> {

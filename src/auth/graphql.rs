@@ -8,7 +8,7 @@ use super::{entity::user, service, session};
 use crate::{
     error::AppResult,
     graphql::{
-        context::{ContextExt, Viewer},
+        context::ContextExt,
         pagination::{Page, PageArgs, page},
     },
     orgs::{
@@ -26,6 +26,20 @@ pub struct User {
     /// of signUp, signIn, resetPassword): the request carries no session yet,
     /// but the user is the viewer from now on.
     session_id: Option<String>,
+}
+
+/// A user by id through the request's loader; None without an id, or when
+/// the account is gone.
+pub async fn load_user(ctx: &Context<'_>, id: Option<&str>) -> AppResult<Option<User>> {
+    let Some(id) = id else {
+        return Ok(None);
+    };
+    Ok(ctx
+        .loaders()?
+        .users
+        .load_one(id.to_owned())
+        .await?
+        .map(User::from))
 }
 
 impl From<user::Model> for User {
@@ -238,10 +252,6 @@ fn signed_in(ctx: &Context<'_>, signed_in: service::SignedIn) -> AuthPayload {
     }
 }
 
-fn viewer<'a>(ctx: &'a Context<'_>) -> AppResult<&'a Viewer> {
-    ctx.viewer()
-}
-
 #[Object]
 impl AuthMutation {
     async fn sign_up(&self, ctx: &Context<'_>, input: SignUpInput) -> AppResult<AuthPayload> {
@@ -275,16 +285,16 @@ impl AuthMutation {
 
     /// Ends every session of the viewer except the current one; returns how many.
     async fn revoke_other_sessions(&self, ctx: &Context<'_>) -> AppResult<i32> {
-        let count = service::revoke_other_sessions(ctx.core(), viewer(ctx)?).await?;
+        let count = service::revoke_other_sessions(ctx.core(), ctx.viewer()?).await?;
         Ok(i32::try_from(count).unwrap_or(i32::MAX))
     }
 
     async fn revoke_session(&self, ctx: &Context<'_>, id: ID) -> AppResult<bool> {
-        service::revoke_session(ctx.core(), viewer(ctx)?, &id).await
+        service::revoke_session(ctx.core(), ctx.viewer()?, &id).await
     }
 
     async fn request_email_verification(&self, ctx: &Context<'_>) -> AppResult<bool> {
-        service::request_email_verification(ctx.core(), viewer(ctx)?).await
+        service::request_email_verification(ctx.core(), ctx.viewer()?).await
     }
 
     async fn verify_email(&self, ctx: &Context<'_>, token: String) -> AppResult<User> {
@@ -313,7 +323,7 @@ impl AuthMutation {
         current_password: String,
         new_password: String,
     ) -> AppResult<bool> {
-        service::change_password(ctx.core(), viewer(ctx)?, &current_password, &new_password).await
+        service::change_password(ctx.core(), ctx.viewer()?, &current_password, &new_password).await
     }
 
     async fn update_profile(
@@ -323,7 +333,7 @@ impl AuthMutation {
     ) -> AppResult<User> {
         let user = service::update_profile(
             ctx.core(),
-            viewer(ctx)?,
+            ctx.viewer()?,
             input.name.as_deref(),
             input.avatar_url.as_deref(),
         )
@@ -332,14 +342,16 @@ impl AuthMutation {
     }
 
     async fn unlink_account(&self, ctx: &Context<'_>, provider: String) -> AppResult<User> {
-        Ok(service::unlink_account(ctx.core(), viewer(ctx)?, &provider)
-            .await?
-            .into())
+        Ok(
+            service::unlink_account(ctx.core(), ctx.viewer()?, &provider)
+                .await?
+                .into(),
+        )
     }
 
     async fn delete_account(&self, ctx: &Context<'_>, password: Option<String>) -> AppResult<bool> {
         let deleted =
-            service::delete_account(ctx.core(), viewer(ctx)?, password.as_deref()).await?;
+            service::delete_account(ctx.core(), ctx.viewer()?, password.as_deref()).await?;
         ctx.set_cookie(session::clear_cookie(&ctx.core().config));
         Ok(deleted)
     }

@@ -133,25 +133,3 @@ async fn push_due(core: &Core) -> AppResult<()> {
     }
     Ok(())
 }
-
-/// `groundwork billing sync`: reads every subscription back from Stripe and
-/// applies it as of now; returns how many were applied and how many belong
-/// to no organization here.
-pub async fn sync_all(core: &Core) -> AppResult<(usize, usize)> {
-    use sea_orm::TransactionTrait;
-    let Some(gateway) = &core.stripe else {
-        return Err(crate::error::AppError::BillingDisabled);
-    };
-    let all = gateway.all_subscriptions().await?;
-    let now = Utc::now().timestamp();
-    let (mut applied, mut orphans) = (0, 0);
-    for snapshot in all {
-        let txn = core.db.begin().await?;
-        match subscriptions::apply(&txn, core, &snapshot, now).await? {
-            subscriptions::Applied::Orphan => orphans += 1,
-            _ => applied += 1,
-        }
-        txn.commit().await?;
-    }
-    Ok((applied, orphans))
-}

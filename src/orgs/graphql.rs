@@ -11,7 +11,10 @@ use super::{
 use crate::{
     access::{Feature, Permission, Role},
     audit::graphql::{AuditEvent, log_page as audit_log_page},
-    auth::{entity::user, graphql::User},
+    auth::{
+        entity::user,
+        graphql::{User, load_user},
+    },
     billing::{
         entitlements::require_feature,
         graphql::{BillingSubscription, Entitlements, plan_for},
@@ -236,11 +239,8 @@ impl Membership {
         if let Some(user) = &self.user {
             return Ok(User::from(user.clone()));
         }
-        ctx.loaders()?
-            .users
-            .load_one(self.model.user_id.clone())
+        load_user(ctx, Some(&self.model.user_id))
             .await?
-            .map(User::from)
             .ok_or(AppError::NotFound("User"))
     }
 
@@ -290,15 +290,7 @@ impl Invitation {
     }
 
     async fn invited_by(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
-        let Some(id) = &self.0.invited_by else {
-            return Ok(None);
-        };
-        Ok(ctx
-            .loaders()?
-            .users
-            .load_one(id.clone())
-            .await?
-            .map(User::from))
+        load_user(ctx, self.0.invited_by.as_deref()).await
     }
 
     async fn created_at(&self) -> DateTime<Utc> {

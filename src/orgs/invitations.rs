@@ -55,6 +55,31 @@ impl InvitationStatus {
     }
 }
 
+/// Ends a pending invitation with `status`; false when it was no longer
+/// pending (or, unless revoked, had expired). Conditional on the status, so
+/// of two concurrent requests only one ends it.
+async fn close(
+    conn: &impl ConnectionTrait,
+    id: &str,
+    status: InvitationStatus,
+    accepted_by: Option<&str>,
+) -> AppResult<bool> {
+    let now = Utc::now();
+    let mut update = invitation::Entity::update_many()
+        .col_expr(invitation::Column::Status, Expr::value(status.as_str()))
+        .col_expr(invitation::Column::RespondedAt, Expr::value(now))
+        .col_expr(invitation::Column::UpdatedAt, Expr::value(now))
+        .filter(invitation::Column::Id.eq(id))
+        .filter(invitation::Column::Status.eq(InvitationStatus::Pending.as_str()));
+    if let Some(user) = accepted_by {
+        update = update.col_expr(invitation::Column::AcceptedBy, Expr::value(user));
+    }
+    if status != InvitationStatus::Revoked {
+        update = update.filter(invitation::Column::ExpiresAt.gt(now));
+    }
+    Ok(update.exec(conn).await?.rows_affected == 1)
+}
+
 fn invalid_link() -> AppError {
     AppError::NotFound("Invitation")
 }
@@ -232,16 +257,8 @@ pub async fn resend(core: &Core, actor: &Actor, id: &str) -> AppResult<invitatio
 pub async fn revoke(core: &Core, actor: &Actor, id: &str) -> AppResult<invitation::Model> {
     let txn = core.db.begin().await?;
     let (inv, _) = managed(&txn, actor, id).await?;
-    let now = Utc::now();
-    let changed = invitation::Entity::update_many()
-        .col_expr(invitation::Column::Status, Expr::value("REVOKED"))
-        .col_expr(invitation::Column::RespondedAt, Expr::value(now))
-        .col_expr(invitation::Column::UpdatedAt, Expr::value(now))
-        .filter(invitation::Column::Id.eq(&inv.id))
-        .filter(invitation::Column::Status.eq("PENDING"))
-        .exec(&txn)
-        .await?;
-    if changed.rows_affected != 1 {
+    // Revoking a lapsed invitation is allowed: it tidies the list.
+    if !close(&txn, &inv.id, InvitationStatus::Revoked, None).await? {
         return Err(AppError::conflict(
             "Only a pending invitation can be revoked.",
         ));
@@ -315,19 +332,8 @@ async fn join(
     user: &user::Model,
     actor: &Actor,
 ) -> AppResult<membership::Model> {
-    let now = Utc::now();
     lock(conn, &inv.organization_id).await?;
-    let claimed = invitation::Entity::update_many()
-        .col_expr(invitation::Column::Status, Expr::value("ACCEPTED"))
-        .col_expr(invitation::Column::AcceptedBy, Expr::value(user.id.clone()))
-        .col_expr(invitation::Column::RespondedAt, Expr::value(now))
-        .col_expr(invitation::Column::UpdatedAt, Expr::value(now))
-        .filter(invitation::Column::Id.eq(&inv.id))
-        .filter(invitation::Column::Status.eq("PENDING"))
-        .filter(invitation::Column::ExpiresAt.gt(now))
-        .exec(conn)
-        .await?;
-    if claimed.rows_affected != 1 {
+    if !close(conn, &inv.id, InvitationStatus::Accepted, Some(&user.id)).await? {
         return Err(AppError::forbidden("This invitation is no longer valid."));
     }
     if service::membership_of(conn, &inv.organization_id, &user.id)
@@ -394,17 +400,7 @@ pub async fn accept(
 pub async fn decline(core: &Core, actor: &Actor, token: &str) -> AppResult<bool> {
     let txn = core.db.begin().await?;
     let inv = find_by_token(&txn, token).await?;
-    let now = Utc::now();
-    let changed = invitation::Entity::update_many()
-        .col_expr(invitation::Column::Status, Expr::value("DECLINED"))
-        .col_expr(invitation::Column::RespondedAt, Expr::value(now))
-        .col_expr(invitation::Column::UpdatedAt, Expr::value(now))
-        .filter(invitation::Column::Id.eq(&inv.id))
-        .filter(invitation::Column::Status.eq("PENDING"))
-        .filter(invitation::Column::ExpiresAt.gt(now))
-        .exec(&txn)
-        .await?;
-    if changed.rows_affected != 1 {
+    if !close(&txn, &inv.id, InvitationStatus::Declined, None).await? {
         return Err(AppError::forbidden("This invitation is no longer valid."));
     }
     audit::record(

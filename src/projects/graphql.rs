@@ -7,7 +7,10 @@ use futures_util::{Stream, StreamExt};
 
 use super::{entity::project, loaders::ProjectFilterKey, service};
 use crate::{
-    auth::{entity::user, graphql::User},
+    auth::{
+        entity::user,
+        graphql::{User, load_user},
+    },
     error::{AppError, AppResult},
     events::ProjectEventKind,
     graphql::{
@@ -56,15 +59,7 @@ impl Project {
         if let Some(creator) = &self.creator {
             return Ok(creator.clone().map(User::from));
         }
-        let Some(id) = &self.model.created_by else {
-            return Ok(None);
-        };
-        Ok(ctx
-            .loaders()?
-            .users
-            .load_one(id.clone())
-            .await?
-            .map(User::from))
+        load_user(ctx, self.model.created_by.as_deref()).await
     }
 
     async fn created_at(&self) -> DateTime<Utc> {

@@ -140,9 +140,11 @@ async fn sign_ups_are_limited_per_address() {
 /// two servers on separate databases share one lock-out.
 #[tokio::test]
 async fn counters_in_redis_are_shared_by_replicas() {
+    let redis_url =
+        std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
     let prefix = format!("gw-test-{}:", uuid::Uuid::now_v7().simple());
     let settings = TestConfig::default()
-        .var("REDIS_URL", "redis://127.0.0.1:6379")
+        .var("REDIS_URL", redis_url.clone())
         .var("REDIS_KEY_PREFIX", prefix.clone())
         .var("RATE_LIMIT_SIGNIN_ACCOUNT", "3/15m");
     let first = TestApp::spawn_with(settings.clone()).await;
@@ -156,7 +158,7 @@ async fn counters_in_redis_are_shared_by_replicas() {
         .await
         .assert_code("RATE_LIMITED");
 
-    let client = redis::Client::open("redis://127.0.0.1:6379").unwrap();
+    let client = redis::Client::open(redis_url).unwrap();
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();
     let keys: Vec<String> = redis::cmd("KEYS")
         .arg(format!("{prefix}*"))
