@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use super::{entity::user, service, session};
 use crate::{
     error::AppResult,
+    graphql::guards::SignedIn,
     graphql::{
         context::ContextExt,
         pagination::{Page, PageArgs, page},
@@ -284,15 +285,18 @@ impl AuthMutation {
     }
 
     /// Ends every session of the viewer except the current one; returns how many.
+    #[graphql(guard = "SignedIn")]
     async fn revoke_other_sessions(&self, ctx: &Context<'_>) -> AppResult<i32> {
         let count = service::revoke_other_sessions(ctx.core(), ctx.viewer()?).await?;
         Ok(i32::try_from(count).unwrap_or(i32::MAX))
     }
 
+    #[graphql(guard = "SignedIn")]
     async fn revoke_session(&self, ctx: &Context<'_>, id: ID) -> AppResult<bool> {
         service::revoke_session(ctx.core(), ctx.viewer()?, &id).await
     }
 
+    #[graphql(guard = "SignedIn")]
     async fn request_email_verification(&self, ctx: &Context<'_>) -> AppResult<bool> {
         service::request_email_verification(ctx.core(), ctx.viewer()?).await
     }
@@ -317,6 +321,7 @@ impl AuthMutation {
         Ok(signed_in(ctx, done))
     }
 
+    #[graphql(guard = "SignedIn")]
     async fn change_password(
         &self,
         ctx: &Context<'_>,
@@ -326,6 +331,7 @@ impl AuthMutation {
         service::change_password(ctx.core(), ctx.viewer()?, &current_password, &new_password).await
     }
 
+    #[graphql(guard = "SignedIn")]
     async fn update_profile(
         &self,
         ctx: &Context<'_>,
@@ -341,6 +347,7 @@ impl AuthMutation {
         Ok(user.into())
     }
 
+    #[graphql(guard = "SignedIn")]
     async fn unlink_account(&self, ctx: &Context<'_>, provider: String) -> AppResult<User> {
         Ok(
             service::unlink_account(ctx.core(), ctx.viewer()?, &provider)
@@ -349,6 +356,7 @@ impl AuthMutation {
         )
     }
 
+    #[graphql(guard = "SignedIn")]
     async fn delete_account(&self, ctx: &Context<'_>, password: Option<String>) -> AppResult<bool> {
         let deleted =
             service::delete_account(ctx.core(), ctx.viewer()?, password.as_deref()).await?;

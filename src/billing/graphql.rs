@@ -7,6 +7,7 @@ use crate::{
     access::Feature,
     error::{AppError, AppResult},
     graphql::context::ContextExt,
+    graphql::guards::SignedIn,
 };
 
 /// A plan of the catalog, shown from its definition.
@@ -204,6 +205,7 @@ pub struct BillingMutation;
 #[Object]
 impl BillingMutation {
     /// A Stripe Checkout page for subscribing the organization to a plan.
+    #[graphql(guard = "SignedIn")]
     async fn create_checkout_session(
         &self,
         ctx: &Context<'_>,
@@ -221,6 +223,7 @@ impl BillingMutation {
     }
 
     /// Stripe's customer portal, to change plan, seats or payment method.
+    #[graphql(guard = "SignedIn")]
     async fn create_billing_portal_session(
         &self,
         ctx: &Context<'_>,

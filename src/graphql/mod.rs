@@ -2,6 +2,7 @@
 //! merged at the root, and the validation limits every operation runs under.
 
 pub mod context;
+pub mod guards;
 pub mod loaders;
 mod meta;
 pub mod pagination;

@@ -20,6 +20,7 @@ use crate::{
         graphql::{BillingSubscription, Entitlements, plan_for},
     },
     error::{AppError, AppResult},
+    graphql::guards::{OrgPermission, SignedIn},
     graphql::{
         context::ContextExt,
         pagination::{Page, PageArgs, page},
@@ -36,13 +37,6 @@ use crate::{
 pub struct Organization {
     pub model: organization::Model,
     pub role: Role,
-}
-
-impl Organization {
-    /// `FORBIDDEN` unless the viewer's role grants `permission`.
-    pub fn require(&self, permission: Permission) -> AppResult<()> {
-        self.role.require(permission)
-    }
 }
 
 /// The organization as the viewer sees it, through the request's loaders;
@@ -174,8 +168,8 @@ impl Organization {
     }
 
     /// The Stripe subscription, for those who may read billing.
+    #[graphql(guard = "OrgPermission(self.role, Permission::BillingRead)")]
     async fn subscription(&self, ctx: &Context<'_>) -> AppResult<Option<BillingSubscription>> {
-        self.require(Permission::BillingRead)?;
         Ok(
             crate::billing::subscriptions::current(&ctx.core().db, &self.model.id)
                 .await?
@@ -184,13 +178,13 @@ impl Organization {
     }
 
     /// Newest first; needs AUDIT_LOG_READ and a plan with AUDIT_LOG.
+    #[graphql(guard = "OrgPermission(self.role, Permission::AuditLogRead)")]
     async fn audit_log(
         &self,
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
     ) -> AppResult<Page<AuditEvent>> {
-        self.require(Permission::AuditLogRead)?;
         let plan = plan_for(ctx, &self.model.id).await?;
         require_feature(&plan, Feature::AuditLog)?;
         let args = PageArgs::parse(first, after)?;
@@ -198,12 +192,12 @@ impl Organization {
     }
 
     /// Invitations, newest first; for those who may invite.
+    #[graphql(guard = "OrgPermission(self.role, Permission::MemberInvite)")]
     async fn invitations(
         &self,
         ctx: &Context<'_>,
         status: Option<InvitationStatus>,
     ) -> AppResult<Vec<Invitation>> {
-        self.require(Permission::MemberInvite)?;
         Ok(invitations::list(ctx.core(), &self.model.id, status)
             .await?
             .into_iter()
@@ -362,6 +356,7 @@ pub struct OrgQuery;
 #[Object]
 impl OrgQuery {
     /// An organization the viewer belongs to, by id or slug.
+    #[graphql(guard = "SignedIn")]
     async fn organization(
         &self,
         ctx: &Context<'_>,
@@ -405,6 +400,7 @@ fn org(model: organization::Model, role: Role) -> Organization {
 
 #[Object]
 impl OrgMutation {
+    #[graphql(guard = "SignedIn")]
     async fn create_organization(
         &self,
         ctx: &Context<'_>,
@@ -420,6 +416,7 @@ impl OrgMutation {
         Ok(org(created, Role::Owner))
     }
 
+    #[graphql(guard = "SignedIn")]
     async fn update_organization(
         &self,
         ctx: &Context<'_>,
@@ -439,10 +436,12 @@ impl OrgMutation {
         Ok(org(updated, role))
     }
 
+    #[graphql(guard = "SignedIn")]
     async fn delete_organization(&self, ctx: &Context<'_>, id: ID) -> AppResult<bool> {
         service::delete(ctx.core(), &ctx.actor()?, &id).await
     }
 
+    #[graphql(guard = "SignedIn")]
     async fn invite_member(
         &self,
         ctx: &Context<'_>,
@@ -459,18 +458,21 @@ impl OrgMutation {
         Ok(Invitation(invitation))
     }
 
+    #[graphql(guard = "SignedIn")]
     async fn resend_invitation(&self, ctx: &Context<'_>, id: ID) -> AppResult<Invitation> {
         Ok(Invitation(
             invitations::resend(ctx.core(), &ctx.actor()?, &id).await?,
         ))
     }
 
+    #[graphql(guard = "SignedIn")]
     async fn revoke_invitation(&self, ctx: &Context<'_>, id: ID) -> AppResult<Invitation> {
         Ok(Invitation(
             invitations::revoke(ctx.core(), &ctx.actor()?, &id).await?,
         ))
     }
 
+    #[graphql(guard = "SignedIn")]
     async fn accept_invitation(&self, ctx: &Context<'_>, token: String) -> AppResult<Membership> {
         let viewer = ctx.viewer()?;
         let member = invitations::accept(ctx.core(), &ctx.actor()?, &viewer.user, &token).await?;
@@ -488,6 +490,7 @@ impl OrgMutation {
         invitations::decline(ctx.core(), &actor, &token).await
     }
 
+    #[graphql(guard = "SignedIn")]
     async fn update_member_role(
         &self,
         ctx: &Context<'_>,
@@ -499,14 +502,17 @@ impl OrgMutation {
         Ok(updated.into())
     }
 
+    #[graphql(guard = "SignedIn")]
     async fn remove_member(&self, ctx: &Context<'_>, membership_id: ID) -> AppResult<bool> {
         service::remove_member(ctx.core(), &ctx.actor()?, &membership_id).await
     }
 
+    #[graphql(guard = "SignedIn")]
     async fn leave_organization(&self, ctx: &Context<'_>, organization_id: ID) -> AppResult<bool> {
         service::leave(ctx.core(), &ctx.actor()?, &organization_id).await
     }
 
+    #[graphql(guard = "SignedIn")]
     async fn transfer_ownership(
         &self,
         ctx: &Context<'_>,

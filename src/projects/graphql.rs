@@ -13,6 +13,7 @@ use crate::{
     },
     error::{AppError, AppResult},
     events::ProjectEventKind,
+    graphql::guards::SignedIn,
     graphql::{
         context::ContextExt,
         pagination::{Page, PageArgs, page},
@@ -152,6 +153,7 @@ pub struct ProjectQuery;
 #[Object]
 impl ProjectQuery {
     /// A project of an organization the viewer belongs to.
+    #[graphql(guard = "SignedIn")]
     async fn project(&self, ctx: &Context<'_>, id: ID) -> AppResult<Option<Project>> {
         let viewer = ctx.viewer()?;
         Ok(service::find_for(ctx.core(), &viewer.user.id, &id)
@@ -165,6 +167,7 @@ pub struct ProjectMutation;
 
 #[Object]
 impl ProjectMutation {
+    #[graphql(guard = "SignedIn")]
     async fn create_project(
         &self,
         ctx: &Context<'_>,
@@ -181,6 +184,7 @@ impl ProjectMutation {
         Ok(created.into())
     }
 
+    #[graphql(guard = "SignedIn")]
     async fn update_project(
         &self,
         ctx: &Context<'_>,
@@ -198,18 +202,21 @@ impl ProjectMutation {
         Ok(updated.into())
     }
 
+    #[graphql(guard = "SignedIn")]
     async fn archive_project(&self, ctx: &Context<'_>, id: ID) -> AppResult<Project> {
         Ok(service::set_archived(ctx.core(), &ctx.actor()?, &id, true)
             .await?
             .into())
     }
 
+    #[graphql(guard = "SignedIn")]
     async fn restore_project(&self, ctx: &Context<'_>, id: ID) -> AppResult<Project> {
         Ok(service::set_archived(ctx.core(), &ctx.actor()?, &id, false)
             .await?
             .into())
     }
 
+    #[graphql(guard = "SignedIn")]
     async fn delete_project(&self, ctx: &Context<'_>, id: ID) -> AppResult<bool> {
         service::delete(ctx.core(), &ctx.actor()?, &id).await
     }
@@ -250,6 +257,7 @@ pub struct ProjectSubscription;
 #[Subscription]
 impl ProjectSubscription {
     /// Project changes in one organization, for members of it.
+    #[graphql(guard = "SignedIn")]
     async fn project_events(
         &self,
         ctx: &Context<'_>,
