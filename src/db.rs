@@ -132,6 +132,24 @@ pub fn statement(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement
     Statement::from_sql_and_values(backend, sql, values)
 }
 
+/// How many groups one top-N statement covers; SQLite allows 500 parts in
+/// a compound select.
+pub const GROUPS_PER_STATEMENT: usize = 100;
+
+/// The first rows of each group in one statement: a `UNION ALL` of one
+/// limited subquery per group, so each part is an index range scan that
+/// stops after `limit` rows however large the group (a window over all the
+/// groups' rows would read and sort every one of them).
+///
+/// `part(n)` writes the subquery for the group whose id is parameter `$n`;
+/// the ids take parameters `$first..`.
+pub fn top_per_group(first: usize, groups: usize, part: impl Fn(usize) -> String) -> String {
+    (0..groups)
+        .map(|i| format!("SELECT * FROM ({}) AS g{i}", part(first + i)))
+        .collect::<Vec<_>>()
+        .join(" UNION ALL ")
+}
+
 /// `$first, $first+1, …` for `count` parameters, as an IN list needs.
 pub fn placeholders(first: usize, count: usize) -> String {
     (first..first + count)

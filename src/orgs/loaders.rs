@@ -11,7 +11,7 @@ use crate::{
     Core,
     auth::entity::user,
     billing::entitlements,
-    db::{placeholders, statement},
+    db::{GROUPS_PER_STATEMENT, statement, top_per_group},
     error::AppError,
     graphql::pagination::PageArgs,
 };
@@ -34,24 +34,33 @@ impl Loader<(String, PageArgs)> for MemberPageLoader {
             groups.entry(args).or_default().push(org.clone());
         }
         let mut out = HashMap::new();
-        for (args, orgs) in groups {
-            let mut values: Vec<sea_orm::Value> = orgs.iter().map(|o| o.clone().into()).collect();
-            let mut condition = format!("m.organization_id IN ({})", placeholders(1, orgs.len()));
+        let chunks = groups.into_iter().flat_map(|(args, orgs)| {
+            orgs.chunks(GROUPS_PER_STATEMENT)
+                .map(|chunk| (args, chunk.to_vec()))
+                .collect::<Vec<_>>()
+        });
+        for (args, orgs) in chunks {
+            let mut values: Vec<sea_orm::Value> = Vec::new();
+            let mut condition = String::new();
             if let Some(after) = &args.after {
                 values.push(after.clone().into());
-                condition.push_str(&format!(" AND m.id > ${}", values.len()));
+                condition = " AND m.id > $1".to_owned();
             }
-            values.push((args.limit() as i64).into());
+            let first_org = values.len() + 1;
+            values.extend(orgs.iter().map(|o| sea_orm::Value::from(o.clone())));
+            let limit = args.limit();
+            let parts = top_per_group(first_org, orgs.len(), |n| {
+                format!(
+                    "SELECT m.* FROM memberships m WHERE m.organization_id = ${n}{condition} \
+                     ORDER BY m.id LIMIT {limit}"
+                )
+            });
             let sql = format!(
                 "SELECT t.id, t.organization_id, t.user_id, t.role, t.created_at, t.updated_at, \
                  u.id AS u_id, u.email AS u_email, u.name AS u_name, u.avatar_url AS u_avatar_url, \
                  u.email_verified_at AS u_email_verified_at, CAST(NULL AS TEXT) AS u_password_hash, \
-                 u.created_at AS u_created_at, u.updated_at AS u_updated_at FROM ( \
-                   SELECT m.*, ROW_NUMBER() OVER (PARTITION BY m.organization_id ORDER BY m.id) AS rn \
-                   FROM memberships m WHERE {condition} \
-                 ) t JOIN users u ON u.id = t.user_id \
-                 WHERE t.rn <= ${} ORDER BY t.organization_id, t.id",
-                values.len()
+                 u.created_at AS u_created_at, u.updated_at AS u_updated_at FROM ({parts}) t \
+                 JOIN users u ON u.id = t.user_id ORDER BY t.organization_id, t.id"
             );
             let rows = db
                 .query_all_raw(statement(db.get_database_backend(), &sql, values))

@@ -10,7 +10,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, FromQueryResult, Value};
 use super::entity::project;
 use crate::{
     auth::entity::user,
-    db::{contains_pattern, placeholders, statement},
+    db::{GROUPS_PER_STATEMENT, contains_pattern, placeholders, statement, top_per_group},
     error::AppError,
     graphql::pagination::PageArgs,
 };
@@ -23,16 +23,12 @@ pub struct ProjectFilterKey {
     pub search: Option<String>,
 }
 
-/// The WHERE clause for `filter` over `organization_ids`, and its values;
-/// placeholders start at `$1`.
-fn conditions(organization_ids: &[String], filter: &ProjectFilterKey) -> (String, Vec<Value>) {
-    let mut values: Vec<Value> = organization_ids
-        .iter()
-        .map(|id| id.clone().into())
-        .collect();
+/// The conditions of `filter`, each starting with ` AND `, and their values
+/// (placeholders from `$1`).
+fn filter_condition(filter: &ProjectFilterKey) -> (String, Vec<Value>) {
+    let mut values = Vec::new();
     let mut sql = format!(
-        "p.organization_id IN ({}) AND p.archived_at IS {}NULL",
-        placeholders(1, organization_ids.len()),
+        " AND p.archived_at IS {}NULL",
         if filter.archived { "NOT " } else { "" }
     );
     if let Some(search) = &filter.search {
@@ -67,21 +63,32 @@ impl Loader<(String, ProjectFilterKey, PageArgs)> for ProjectPageLoader {
             groups.entry((filter, args)).or_default().push(org.clone());
         }
         let mut out = HashMap::new();
-        for ((filter, args), orgs) in groups {
-            let (mut condition, mut values) = conditions(&orgs, filter);
+        let chunks = groups.into_iter().flat_map(|(key, orgs)| {
+            orgs.chunks(GROUPS_PER_STATEMENT)
+                .map(|chunk| (key, chunk.to_vec()))
+                .collect::<Vec<_>>()
+        });
+        for ((filter, args), orgs) in chunks {
+            // The filter's and cursor's values come first; each part then
+            // names its organization with one more parameter.
+            let (mut condition, mut values) = filter_condition(filter);
             if let Some(after) = &args.after {
                 values.push(after.clone().into());
                 condition.push_str(&format!(" AND p.id < ${}", values.len()));
             }
-            values.push((args.limit() as i64).into());
+            let first_org = values.len() + 1;
+            values.extend(orgs.iter().map(|o| Value::from(o.clone())));
+            let limit = args.limit();
+            let parts = top_per_group(first_org, orgs.len(), |n| {
+                format!(
+                    "SELECT p.* FROM projects p WHERE p.organization_id = ${n}{condition} \
+                     ORDER BY p.id DESC LIMIT {limit}"
+                )
+            });
             let sql = format!(
                 "SELECT t.id, t.organization_id, t.name, t.description, t.created_by, t.created_at, \
-                 t.updated_at, t.archived_at, {CREATOR_COLUMNS} FROM ( \
-                   SELECT p.*, ROW_NUMBER() OVER (PARTITION BY p.organization_id ORDER BY p.id DESC) AS rn \
-                   FROM projects p WHERE {condition} \
-                 ) t LEFT JOIN users u ON u.id = t.created_by \
-                 WHERE t.rn <= ${} ORDER BY t.organization_id, t.id DESC",
-                values.len()
+                 t.updated_at, t.archived_at, {CREATOR_COLUMNS} FROM ({parts}) t \
+                 LEFT JOIN users u ON u.id = t.created_by ORDER BY t.organization_id, t.id DESC"
             );
             let rows = self
                 .0
@@ -124,10 +131,12 @@ impl Loader<(String, ProjectFilterKey)> for ProjectCountLoader {
         }
         let mut out = HashMap::new();
         for (filter, orgs) in groups {
-            let (condition, values) = conditions(&orgs, filter);
+            let (condition, mut values) = filter_condition(filter);
+            let in_list = placeholders(values.len() + 1, orgs.len());
+            values.extend(orgs.iter().map(|o| Value::from(o.clone())));
             let sql = format!(
                 "SELECT p.organization_id AS organization_id, COUNT(*) AS n FROM projects p \
-                 WHERE {condition} GROUP BY p.organization_id"
+                 WHERE p.organization_id IN ({in_list}){condition} GROUP BY p.organization_id"
             );
             let rows = self
                 .0
