@@ -113,6 +113,19 @@ pub async fn migration_status(db: &DatabaseConnection) -> Result<Vec<(String, bo
         .collect())
 }
 
+/// Starts a write transaction. On SQLite it takes the write lock at BEGIN
+/// (IMMEDIATE), waiting for it within the busy timeout, instead of failing
+/// with SQLITE_BUSY when a read turns into a write while another connection
+/// or process (the CLI beside a server) has written meanwhile.
+pub async fn begin(db: &DatabaseConnection) -> Result<sea_orm::DatabaseTransaction, DbErr> {
+    use sea_orm::{SqliteTransactionMode, TransactionOptions, TransactionTrait};
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..Default::default()
+    })
+    .await
+}
+
 /// Whether the database answers a trivial statement.
 pub async fn ping(db: &DatabaseConnection) -> bool {
     db.execute_unprepared("SELECT 1").await.is_ok()

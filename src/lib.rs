@@ -51,6 +51,11 @@ pub struct Core {
 }
 
 impl Core {
+    /// A write transaction on the core's database (see `db::begin`).
+    pub async fn begin(&self) -> Result<sea_orm::DatabaseTransaction, sea_orm::DbErr> {
+        db::begin(&self.db).await
+    }
+
     pub async fn new(
         config: Config,
         db: DatabaseConnection,

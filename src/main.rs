@@ -155,7 +155,6 @@ async fn run(command: Option<Command>, config: Config) -> Result<(), String> {
 }
 
 async fn billing(config: Config, action: BillingAction) -> Result<(), String> {
-    use sea_orm::TransactionTrait;
     let core = groundwork::core_for_cli(config)
         .await
         .map_err(|e| e.to_string())?;
@@ -175,7 +174,7 @@ async fn billing(config: Config, action: BillingAction) -> Result<(), String> {
         .await
         .map_err(describe)?
         .ok_or_else(|| format!("no organization has the slug {slug:?}"))?;
-    let txn = core.db.begin().await.map_err(|e| e.to_string())?;
+    let txn = core.begin().await.map_err(|e| e.to_string())?;
     match action {
         BillingAction::Grant { plan, until, .. } => {
             let until = until.as_deref().map(parse_until).transpose()?;

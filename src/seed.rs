@@ -1,9 +1,7 @@
 //! `groundwork seed`: demo data for trying the API, safe to run repeatedly.
 
 use chrono::Utc;
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 
 use crate::{
     Core,
@@ -66,7 +64,7 @@ pub async fn run(core: &Core) -> AppResult<Seeded> {
             Some(user) => user,
             None => {
                 let hash = core.passwords.hash(PASSWORD).await?;
-                let txn = core.db.begin().await?;
+                let txn = core.begin().await?;
                 let user = accounts::insert_user(&txn, email, name, Some(hash), true, None).await?;
                 txn.commit().await?;
                 created_users += 1;
@@ -85,7 +83,7 @@ pub async fn run(core: &Core) -> AppResult<Seeded> {
         Some(org) => org,
         None => orgs::create(core, &owner, "Acme Demo", Some(ORG_SLUG)).await?,
     };
-    let txn = core.db.begin().await?;
+    let txn = core.begin().await?;
     // The demo shows the audit log and more members than the free plan has.
     if entitlements::plan_of(&txn, core, &org.id).await?.id == core.config.plans.free_plan {
         entitlements::grant(&txn, core, &org.id, "pro", None).await?;

@@ -3,9 +3,7 @@
 //! a user with that email verified.
 
 use chrono::Utc;
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 
 use super::{
     entity::{oauth_account, user},
@@ -41,7 +39,7 @@ pub async fn sign_in_with(
     profile: Profile,
     meta: &RequestMeta,
 ) -> Result<SignedIn, OAuthFailure> {
-    let txn = core.db.begin().await?;
+    let txn = core.begin().await?;
     let known = oauth_account::Entity::find()
         .filter(oauth_account::Column::Provider.eq(provider))
         .filter(oauth_account::Column::Subject.eq(&profile.subject))

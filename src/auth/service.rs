@@ -4,7 +4,7 @@
 use chrono::{Duration as TimeDelta, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, ModelTrait,
-    QueryFilter, QueryOrder, TransactionTrait, sea_query::Expr,
+    QueryFilter, QueryOrder, sea_query::Expr,
 };
 
 use super::{
@@ -117,7 +117,7 @@ pub async fn sign_up(core: &Core, input: SignUp, meta: &RequestMeta) -> AppResul
     }
     let hash = core.passwords.hash(&input.password).await?;
 
-    let txn = core.db.begin().await?;
+    let txn = core.begin().await?;
     let invitation = match &input.invitation_token {
         Some(token) => Some(invitations::check_at_sign_up(&txn, token, &email).await?),
         None => None,
@@ -274,7 +274,7 @@ pub async fn change_password(
     }
     core.limiter.clear(&account_key).await?;
     let new_hash = core.passwords.hash(new).await?;
-    let txn = core.db.begin().await?;
+    let txn = core.begin().await?;
     set_password(&txn, &viewer.user.id, new_hash).await?;
     sessions::revoke_all(&txn, &viewer.user.id, Some(&viewer.session_id)).await?;
     txn.commit().await?;
@@ -311,7 +311,7 @@ pub async fn delete_account(
     for org in orgs::service::alone_in(&core.db, &viewer.user.id).await? {
         crate::billing::subscriptions::cancel_all(core, &org).await?;
     }
-    let txn = core.db.begin().await?;
+    let txn = core.begin().await?;
     let user = user::Entity::find_by_id(&viewer.user.id)
         .one(&txn)
         .await?
@@ -401,14 +401,14 @@ pub async fn request_email_verification(core: &Core, viewer: &Viewer) -> AppResu
             core.config.signup_ip_limit,
         )
         .await?;
-    let txn = core.db.begin().await?;
+    let txn = core.begin().await?;
     send_verification(&txn, core, &viewer.user).await?;
     txn.commit().await?;
     Ok(true)
 }
 
 pub async fn verify_email(core: &Core, token: &str) -> AppResult<user::Model> {
-    let txn = core.db.begin().await?;
+    let txn = core.begin().await?;
     let token = consume_token(&txn, token, TokenPurpose::VerifyEmail).await?;
     let user = user::Entity::find_by_id(&token.user_id)
         .one(&txn)
@@ -448,7 +448,7 @@ pub async fn request_password_reset(
     let Some(user) = find_by_email(&core.db, email).await? else {
         return Ok(true);
     };
-    let txn = core.db.begin().await?;
+    let txn = core.begin().await?;
     let token = create_token(&txn, &user, TokenPurpose::ResetPassword, RESET_PASSWORD_TTL).await?;
     let link = format!("{}/reset-password?token={token}", core.config.app_url);
     outbox::enqueue(
@@ -470,7 +470,7 @@ pub async fn reset_password(
 ) -> AppResult<SignedIn> {
     validate::password("newPassword", new_password)?;
     let hash = core.passwords.hash(new_password).await?;
-    let txn = core.db.begin().await?;
+    let txn = core.begin().await?;
     let token = consume_token(&txn, token, TokenPurpose::ResetPassword).await?;
     let user = user::Entity::find_by_id(&token.user_id)
         .one(&txn)
@@ -515,7 +515,7 @@ pub async fn unlink_account(
     viewer: &Viewer,
     provider: &str,
 ) -> AppResult<user::Model> {
-    let txn = core.db.begin().await?;
+    let txn = core.begin().await?;
     let accounts = oauth_account::Entity::find()
         .filter(oauth_account::Column::UserId.eq(&viewer.user.id))
         .all(&txn)

@@ -1,6 +1,6 @@
 //! Paying: Checkout and the customer portal, for those who may manage billing.
 
-use sea_orm::{EntityTrait, TransactionTrait};
+use sea_orm::EntityTrait;
 
 use super::{
     entitlements,
@@ -24,7 +24,7 @@ fn gateway(core: &Core) -> AppResult<&StripeGateway> {
 /// The organization's Stripe customer, created on first use. Made under the
 /// organization's lock, so concurrent checkouts share one customer.
 async fn customer(core: &Core, actor: &Actor, organization_id: &str) -> AppResult<String> {
-    let txn = core.db.begin().await?;
+    let txn = core.begin().await?;
     let org = lock(&txn, organization_id).await?;
     if let Some(existing) = customer_of(&txn, organization_id).await? {
         return Ok(existing);

@@ -331,7 +331,6 @@ pub async fn cancel_all(core: &Core, organization_id: &str) -> AppResult<()> {
 /// applies it as of now; returns how many were applied and how many belong
 /// to no organization here.
 pub async fn sync_all(core: &Core) -> AppResult<(usize, usize)> {
-    use sea_orm::TransactionTrait;
     let Some(gateway) = &core.stripe else {
         return Err(crate::error::AppError::BillingDisabled);
     };
@@ -339,7 +338,7 @@ pub async fn sync_all(core: &Core) -> AppResult<(usize, usize)> {
     let now = Utc::now().timestamp();
     let (mut applied, mut orphans) = (0, 0);
     for snapshot in all {
-        let txn = core.db.begin().await?;
+        let txn = core.begin().await?;
         match apply(&txn, core, &snapshot, now).await? {
             Applied::Orphan => orphans += 1,
             _ => applied += 1,

@@ -10,7 +10,7 @@ use axum::{
 use chrono::Utc;
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionTrait,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
     sea_query::{Expr, OnConflict},
 };
 use serde_json::json;
@@ -102,7 +102,7 @@ async fn handle(core: &Core, event: stripe_webhook::Event) -> AppResult<()> {
         _ => None,
     };
 
-    let txn = core.db.begin().await?;
+    let txn = core.begin().await?;
     let recorded = ledger::Entity::insert(ledger::ActiveModel {
         event_id: Set(id.clone()),
         event_type: Set(kind.clone()),

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, TransactionTrait, sea_query::Expr,
+    QueryOrder, sea_query::Expr,
 };
 use serde_json::json;
 
@@ -154,7 +154,7 @@ pub async fn invite(
     role: Role,
 ) -> AppResult<invitation::Model> {
     let email = validate::email("email", email)?;
-    let txn = core.db.begin().await?;
+    let txn = core.begin().await?;
     let my_role = role_in(&txn, organization_id, actor).await?;
     my_role.require(Permission::MemberInvite)?;
     if !my_role.may_grant(role) {
@@ -223,7 +223,7 @@ pub async fn invite(
 
 /// A new link and expiry for a pending (or lapsed) invitation; the old link dies.
 pub async fn resend(core: &Core, actor: &Actor, id: &str) -> AppResult<invitation::Model> {
-    let txn = core.db.begin().await?;
+    let txn = core.begin().await?;
     let (inv, _) = managed(&txn, actor, id).await?;
     let org = lock(&txn, &inv.organization_id).await?;
     let inv = invitation::Entity::find_by_id(&inv.id)
@@ -255,7 +255,7 @@ pub async fn resend(core: &Core, actor: &Actor, id: &str) -> AppResult<invitatio
 }
 
 pub async fn revoke(core: &Core, actor: &Actor, id: &str) -> AppResult<invitation::Model> {
-    let txn = core.db.begin().await?;
+    let txn = core.begin().await?;
     let (inv, _) = managed(&txn, actor, id).await?;
     // Revoking a lapsed invitation is allowed: it tidies the list.
     if !close(&txn, &inv.id, InvitationStatus::Revoked, None).await? {
@@ -380,7 +380,7 @@ pub async fn accept(
     user: &user::Model,
     token: &str,
 ) -> AppResult<membership::Model> {
-    let txn = core.db.begin().await?;
+    let txn = core.begin().await?;
     let inv = find_by_token(&txn, token).await?;
     if InvitationStatus::of(&inv, Utc::now()) != InvitationStatus::Pending {
         return Err(AppError::forbidden("This invitation is no longer valid."));
@@ -398,7 +398,7 @@ pub async fn accept(
 
 /// Declines by link: holding the link is what proves it was received.
 pub async fn decline(core: &Core, actor: &Actor, token: &str) -> AppResult<bool> {
-    let txn = core.db.begin().await?;
+    let txn = core.begin().await?;
     let inv = find_by_token(&txn, token).await?;
     if !close(&txn, &inv.id, InvitationStatus::Declined, None).await? {
         return Err(AppError::forbidden("This invitation is no longer valid."));

@@ -6,8 +6,7 @@
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbBackend,
-    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
-    sea_query::Expr,
+    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, sea_query::Expr,
 };
 use serde_json::json;
 
@@ -188,7 +187,7 @@ pub async fn create(
 ) -> AppResult<organization::Model> {
     let name = validate_name(name)?;
     let explicit = slug.map(validate_slug).transpose()?;
-    let txn = core.db.begin().await?;
+    let txn = core.begin().await?;
     let slug = match explicit {
         Some(slug) if slug_taken(&txn, &slug, None).await? => return Err(slug_conflict()),
         Some(slug) => slug,
@@ -290,7 +289,7 @@ pub async fn update(
 ) -> AppResult<organization::Model> {
     let name = name.map(validate_name).transpose()?;
     let slug = slug.map(validate_slug).transpose()?;
-    let txn = core.db.begin().await?;
+    let txn = core.begin().await?;
     role_in(&txn, organization_id, actor)
         .await?
         .require(Permission::OrganizationUpdate)?;
@@ -355,7 +354,7 @@ pub async fn delete(core: &Core, actor: &Actor, organization_id: &str) -> AppRes
         ));
     }
     crate::billing::subscriptions::cancel_all(core, organization_id).await?;
-    let txn = core.db.begin().await?;
+    let txn = core.begin().await?;
     role_in(&txn, organization_id, actor)
         .await?
         .require(Permission::OrganizationDelete)?;
@@ -452,7 +451,7 @@ pub async fn update_member_role(
     membership_id: &str,
     role: Role,
 ) -> AppResult<membership::Model> {
-    let txn = core.db.begin().await?;
+    let txn = core.begin().await?;
     let (target, my_role) = visible_membership(&txn, membership_id, actor).await?;
     my_role.require(Permission::MemberUpdateRole)?;
     lock(&txn, &target.organization_id).await?;
@@ -488,7 +487,7 @@ pub async fn update_member_role(
 }
 
 pub async fn remove_member(core: &Core, actor: &Actor, membership_id: &str) -> AppResult<bool> {
-    let txn = core.db.begin().await?;
+    let txn = core.begin().await?;
     let (target, _) = visible_membership(&txn, membership_id, actor).await?;
     lock(&txn, &target.organization_id).await?;
     let (target, my_role) = visible_membership(&txn, membership_id, actor).await?;
@@ -531,7 +530,7 @@ async fn remove(
 }
 
 pub async fn leave(core: &Core, actor: &Actor, organization_id: &str) -> AppResult<bool> {
-    let txn = core.db.begin().await?;
+    let txn = core.begin().await?;
     role_in(&txn, organization_id, actor).await?;
     let org = lock(&txn, organization_id).await?;
     if org.personal {
@@ -555,7 +554,7 @@ pub async fn transfer_ownership(
     organization_id: &str,
     to_user_id: &str,
 ) -> AppResult<organization::Model> {
-    let txn = core.db.begin().await?;
+    let txn = core.begin().await?;
     role_in(&txn, organization_id, actor).await?;
     let org = lock(&txn, organization_id).await?;
     let mine = membership_of(&txn, organization_id, actor.id())

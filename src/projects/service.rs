@@ -2,7 +2,7 @@
 //! audit event, announced to subscribers once committed.
 
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, EntityTrait, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, EntityTrait};
 use serde_json::json;
 
 use super::entity::project;
@@ -104,7 +104,7 @@ pub async fn create(
 ) -> AppResult<project::Model> {
     let name = validate_name(name)?;
     let description = description.map(validate_description).transpose()?.flatten();
-    let txn = core.db.begin().await?;
+    let txn = core.begin().await?;
     role_in(&txn, organization_id, actor)
         .await?
         .require(Permission::ProjectCreate)?;
@@ -147,7 +147,7 @@ pub async fn update(
 ) -> AppResult<project::Model> {
     let name = name.map(validate_name).transpose()?;
     let description = description.map(validate_description).transpose()?;
-    let txn = core.db.begin().await?;
+    let txn = core.begin().await?;
     let (found, role) = visible(&txn, actor, id).await?;
     if !may_touch(role, Permission::ProjectUpdateAny, &found, actor) {
         return Err(forbidden(role));
@@ -190,7 +190,7 @@ pub async fn set_archived(
     id: &str,
     archived: bool,
 ) -> AppResult<project::Model> {
-    let txn = core.db.begin().await?;
+    let txn = core.begin().await?;
     let (found, role) = visible(&txn, actor, id).await?;
     if !may_touch(role, Permission::ProjectUpdateAny, &found, actor) {
         return Err(forbidden(role));
@@ -227,7 +227,7 @@ pub async fn set_archived(
 }
 
 pub async fn delete(core: &Core, actor: &Actor, id: &str) -> AppResult<bool> {
-    let txn = core.db.begin().await?;
+    let txn = core.begin().await?;
     let (found, role) = visible(&txn, actor, id).await?;
     if !may_touch(role, Permission::ProjectDeleteAny, &found, actor) {
         return Err(forbidden(role));
