@@ -298,6 +298,7 @@ async fn resending_replaces_the_link() {
         vec![(Utc::now() - Duration::minutes(1)).into()],
     )
     .await;
+    let before = app.mailbox.snapshot();
     let res = owner
         .client
         .gql(
@@ -308,7 +309,7 @@ async fn resending_replaces_the_link() {
     assert_eq!(res.data()["resendInvitation"]["status"], "PENDING");
     let mail = app
         .mailbox
-        .wait_for("guest@example.com", "/invitations/accept", 2)
+        .wait_for_new("guest@example.com", "/invitations/accept", &before)
         .await;
     let new_token = crate::support::link_token(&mail, "/invitations/accept");
     assert_ne!(new_token, old_token);

@@ -15,6 +15,42 @@ impl Mailbox {
         Self { dir }
     }
 
+    /// The files written so far, to tell later messages from them.
+    pub fn snapshot(&self) -> std::collections::HashSet<PathBuf> {
+        std::fs::read_dir(&self.dir)
+            .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
+            .unwrap_or_default()
+    }
+
+    /// Waits up to 10 s for a message to `to` holding `needle` that was not
+    /// there at `before`. Unlike counting messages, this does not depend on
+    /// the order of files written in the same instant.
+    pub async fn wait_for_new(
+        &self,
+        to: &str,
+        needle: &str,
+        before: &std::collections::HashSet<PathBuf>,
+    ) -> String {
+        for _ in 0..200 {
+            for path in self.snapshot().difference(before) {
+                if path.extension().is_none_or(|e| e != "eml") {
+                    continue;
+                }
+                let Ok(raw) = std::fs::read_to_string(path) else {
+                    continue;
+                };
+                let message = decode_parts(&raw);
+                // A file still being written lacks the end of its HTML part.
+                let complete = message.contains("</html>");
+                if complete && message.contains(&format!("To: {to}")) && message.contains(needle) {
+                    return message;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("no new message to {to} containing {needle:?}");
+    }
+
     /// Every message so far, decoded, oldest first.
     pub fn all(&self) -> Vec<String> {
         let mut files: Vec<_> = std::fs::read_dir(&self.dir)

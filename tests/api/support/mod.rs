@@ -238,11 +238,7 @@ impl TestApp {
         email: &str,
         role: &str,
     ) -> (String, String) {
-        let n = self
-            .mailbox
-            .find(&email.to_lowercase(), "/invitations/accept")
-            .len()
-            + 1;
+        let before = self.mailbox.snapshot();
         let res = by
             .client
             .gql(
@@ -256,7 +252,7 @@ impl TestApp {
             .to_owned();
         let mail = self
             .mailbox
-            .wait_for(&email.to_lowercase(), "/invitations/accept", n)
+            .wait_for_new(&email.to_lowercase(), "/invitations/accept", &before)
             .await;
         (id, link_token(&mail, "/invitations/accept"))
     }
