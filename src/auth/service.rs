@@ -308,7 +308,7 @@ pub async fn delete_account(
         }
     }
     // Organizations that go with the account stop being billed first.
-    for org in orgs::service::alone_in(&core.db, &viewer.user.id).await? {
+    for org in orgs::members::alone_in(&core.db, &viewer.user.id).await? {
         crate::billing::subscriptions::cancel_all(core, &org).await?;
     }
     let txn = core.begin().await?;
@@ -316,7 +316,7 @@ pub async fn delete_account(
         .one(&txn)
         .await?
         .ok_or(AppError::Unauthenticated)?;
-    orgs::service::before_user_deleted(&txn, core, &user.id).await?;
+    orgs::members::before_user_deleted(&txn, core, &user.id).await?;
     user.delete(&txn).await?;
     txn.commit().await?;
     core.seat_sync.notify_one();

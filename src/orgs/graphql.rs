@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use super::{
     entity::{invitation, membership, organization},
     invitations::{self, InvitationStatus},
-    service,
+    members, service,
 };
 use crate::{
     access::{Feature, Permission, Role},
@@ -498,18 +498,18 @@ impl OrgMutation {
         role: Role,
     ) -> AppResult<Membership> {
         let updated =
-            service::update_member_role(ctx.core(), &ctx.actor()?, &membership_id, role).await?;
+            members::update_member_role(ctx.core(), &ctx.actor()?, &membership_id, role).await?;
         Ok(updated.into())
     }
 
     #[graphql(guard = "SignedIn")]
     async fn remove_member(&self, ctx: &Context<'_>, membership_id: ID) -> AppResult<bool> {
-        service::remove_member(ctx.core(), &ctx.actor()?, &membership_id).await
+        members::remove_member(ctx.core(), &ctx.actor()?, &membership_id).await
     }
 
     #[graphql(guard = "SignedIn")]
     async fn leave_organization(&self, ctx: &Context<'_>, organization_id: ID) -> AppResult<bool> {
-        service::leave(ctx.core(), &ctx.actor()?, &organization_id).await
+        members::leave(ctx.core(), &ctx.actor()?, &organization_id).await
     }
 
     #[graphql(guard = "SignedIn")]
@@ -520,7 +520,7 @@ impl OrgMutation {
         to_user_id: ID,
     ) -> AppResult<Organization> {
         let transferred =
-            service::transfer_ownership(ctx.core(), &ctx.actor()?, &organization_id, &to_user_id)
+            members::transfer_ownership(ctx.core(), &ctx.actor()?, &organization_id, &to_user_id)
                 .await?;
         Ok(org(transferred, Role::Admin))
     }
