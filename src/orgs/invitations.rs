@@ -421,11 +421,12 @@ pub async fn check_at_sign_up(
     token: &str,
     email: &str,
 ) -> AppResult<invitation::Model> {
-    let inv = find_by_token(conn, token).await.map_err(|_| {
-        AppError::bad_input(
+    let inv = find_by_token(conn, token).await.map_err(|e| match e {
+        AppError::NotFound(_) => AppError::bad_input(
             "invitationToken",
             "This invitation is invalid or has expired.",
-        )
+        ),
+        other => other,
     })?;
     if InvitationStatus::of(&inv, Utc::now()) != InvitationStatus::Pending {
         return Err(AppError::bad_input(

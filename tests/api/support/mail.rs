@@ -110,9 +110,29 @@ pub fn link_token(message: &str, path: &str) -> String {
 /// Content-Transfer-Encoding, so tests can search the text as sent.
 fn decode_parts(raw: &str) -> String {
     let raw = raw.replace("\r\n", "\n");
+    // Split on the message's own boundaries: a bare "--" at a line start can
+    // be part of an encoded body (a token wrapped by quoted-printable).
+    let boundaries: Vec<String> = raw
+        .match_indices("boundary=\"")
+        .filter_map(|(i, m)| {
+            let rest = &raw[i + m.len()..];
+            rest.find('"').map(|end| format!("\n--{}", &rest[..end]))
+        })
+        .collect();
+    let mut chunks = vec![raw.clone()];
+    for boundary in &boundaries {
+        chunks = chunks
+            .iter()
+            .flat_map(|c| {
+                c.split(boundary.as_str())
+                    .map(str::to_owned)
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+    }
     let mut out = String::new();
-    for chunk in raw.split("\n--") {
-        let (head, body) = chunk.split_once("\n\n").unwrap_or((chunk, ""));
+    for chunk in &chunks {
+        let (head, body) = chunk.split_once("\n\n").unwrap_or((chunk.as_str(), ""));
         let lower = head.to_ascii_lowercase();
         let body = if lower.contains("content-transfer-encoding: quoted-printable") {
             decode_quoted_printable(body)
