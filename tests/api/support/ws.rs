@@ -52,7 +52,7 @@ impl Subscription {
             .unwrap();
         // The protocol does not acknowledge a subscribe; give the server a
         // moment to start listening before the test makes changes.
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        tokio::time::sleep(Duration::from_millis(1000)).await;
         Self { socket }
     }
 
