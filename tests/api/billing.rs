@@ -499,7 +499,7 @@ async fn seats_follow_membership_and_survive_a_stripe_outage() {
         .await
         .data();
     let tried = fake.calls("POST /v1/subscription_items/{id}").len();
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    tokio::time::sleep(Duration::from_millis(1000)).await;
     assert!(
         fake.calls("POST /v1/subscription_items/{id}").len() > tried,
         "no retry during the outage"
