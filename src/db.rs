@@ -131,10 +131,6 @@ pub async fn ping(db: &DatabaseConnection) -> bool {
     db.execute_unprepared("SELECT 1").await.is_ok()
 }
 
-pub fn is_postgres(db: &impl ConnectionTrait) -> bool {
-    db.get_database_backend() == DbBackend::Postgres
-}
-
 /// A statement written with `$N` placeholders, in the form the backend takes
 /// (SQLite reads `?N` for the same numbered parameters).
 pub fn statement(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement {

@@ -6,7 +6,7 @@
 use std::{sync::Arc, time::Duration};
 
 use chrono::Utc;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, sea_query::Expr};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, sea_query::Expr};
 
 use super::{
     entitlements::member_counts,
@@ -75,13 +75,24 @@ async fn push_due(core: &Core) -> AppResult<()> {
         return Ok(());
     };
     let now = Utc::now();
+    // Only the subscriptions Stripe is behind on, and not waiting out a retry.
     let due: Vec<subscription::Model> = subscription::Entity::find()
         .filter(subscription::Column::SeatsWanted.is_not_null())
+        .filter(
+            Condition::any()
+                .add(subscription::Column::Seats.is_null())
+                .add(sea_orm::ExprTrait::ne(
+                    Expr::col(subscription::Column::Seats),
+                    Expr::col(subscription::Column::SeatsWanted),
+                )),
+        )
+        .filter(
+            Condition::any()
+                .add(subscription::Column::SeatSyncAfter.is_null())
+                .add(subscription::Column::SeatSyncAfter.lte(now)),
+        )
         .all(&core.db)
-        .await?
-        .into_iter()
-        .filter(|s| s.seats != s.seats_wanted && s.seat_sync_after.is_none_or(|t| t <= now))
-        .collect();
+        .await?;
     for sub in due {
         let (Some(wanted), Some(item)) = (sub.seats_wanted, &sub.item_id) else {
             continue;

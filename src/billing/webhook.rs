@@ -87,6 +87,14 @@ async fn handle(core: &Core, event: stripe_webhook::Event) -> AppResult<()> {
     let id = event.id.to_string();
     let kind = event.type_.as_str().to_owned();
     let created = event.created;
+    if ledger::Entity::find_by_id(&id)
+        .one(&core.db)
+        .await?
+        .is_some()
+    {
+        tracing::info!(event = %id, "Stripe event already received");
+        return Ok(());
+    }
     // Read before the transaction: on checkout completion the subscription
     // comes from Stripe, and no database connection is held meanwhile.
     let checkout_subscription = match &event.data.object {

@@ -24,10 +24,6 @@ impl TestDatabase {
         }
     }
 
-    pub fn is_postgres(&self) -> bool {
-        matches!(self.cleanup, Cleanup::Postgres { .. })
-    }
-
     fn sqlite() -> Self {
         let dir = std::env::temp_dir().join("groundwork-tests");
         std::fs::create_dir_all(&dir).expect("create the test database folder");

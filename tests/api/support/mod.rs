@@ -120,10 +120,6 @@ impl TestApp {
         }
     }
 
-    pub fn is_postgres(&self) -> bool {
-        self.database.is_postgres()
-    }
-
     pub fn database_url(&self) -> &str {
         &self.database.url
     }
