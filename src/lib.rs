@@ -11,6 +11,7 @@ pub mod error;
 pub mod events;
 pub mod graphql;
 pub mod http;
+pub mod ids;
 pub mod mail;
 pub mod orgs;
 pub mod projects;

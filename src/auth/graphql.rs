@@ -8,10 +8,12 @@ use super::{entity::user, service, session};
 use crate::{
     error::AppResult,
     graphql::guards::SignedIn,
+    graphql::node_id,
     graphql::{
         context::ContextExt,
         pagination::{Page, PageArgs, page},
     },
+    ids::NodeType,
     orgs::{
         self,
         graphql::{Invitation, Organization},
@@ -72,8 +74,8 @@ impl User {
 
 #[Object]
 impl User {
-    async fn id(&self) -> ID {
-        ID(self.model.id.clone())
+    pub async fn id(&self) -> ID {
+        node_id(NodeType::User, &self.model.id)
     }
 
     async fn email(&self) -> &str {
@@ -143,17 +145,7 @@ impl User {
         Ok(service::live_sessions(core, &self.model.id)
             .await?
             .into_iter()
-            .map(|s| Session {
-                current: s.id == current,
-                id: ID(s.id),
-                created_at: s.created_at,
-                last_seen_at: s.last_seen_at,
-                expires_at: s
-                    .expires_at
-                    .min(s.last_seen_at + core.config.session_idle_timeout),
-                user_agent: s.user_agent,
-                ip: s.ip,
-            })
+            .map(|s| Session::new(s, &current, core.config.session_idle_timeout))
             .collect())
     }
 
@@ -175,7 +167,8 @@ impl User {
 
 #[derive(SimpleObject)]
 pub struct Session {
-    id: ID,
+    #[graphql(owned)]
+    pub id: ID,
     current: bool,
     created_at: DateTime<Utc>,
     last_seen_at: DateTime<Utc>,
@@ -184,6 +177,54 @@ pub struct Session {
     expires_at: DateTime<Utc>,
     user_agent: Option<String>,
     ip: Option<String>,
+}
+
+impl Session {
+    fn new(
+        s: super::entity::session::Model,
+        current: &str,
+        idle_timeout: std::time::Duration,
+    ) -> Self {
+        Self {
+            current: s.id == current,
+            id: node_id(NodeType::Session, &s.id),
+            created_at: s.created_at,
+            last_seen_at: s.last_seen_at,
+            expires_at: s.expires_at.min(s.last_seen_at + idle_timeout),
+            user_agent: s.user_agent,
+            ip: s.ip,
+        }
+    }
+}
+
+/// `node(id:)` for a user: the viewer, or someone sharing an organization
+/// with the viewer; nobody else's profile can be read.
+pub async fn user_node(ctx: &Context<'_>, id: &str) -> AppResult<Option<User>> {
+    let Some(viewer) = ctx.request().viewer.as_ref() else {
+        return Ok(None);
+    };
+    if viewer.user.id == id {
+        return Ok(Some(User::from(viewer.user.clone())));
+    }
+    let loaders = ctx.loaders()?;
+    let key = (viewer.user.id.clone(), id.to_owned());
+    if loaders.shares_organization.load_one(key).await? != Some(true) {
+        return Ok(None);
+    }
+    load_user(ctx, Some(id)).await
+}
+
+/// `node(id:)` for a session: only the viewer's own live ones.
+pub async fn session_node(ctx: &Context<'_>, id: &str) -> AppResult<Option<Session>> {
+    let Some(viewer) = ctx.request().viewer.as_ref() else {
+        return Ok(None);
+    };
+    let core = ctx.core();
+    let found = ctx.loaders()?.session_rows.load_one(id.to_owned()).await?;
+    Ok(found
+        .filter(|s| s.user_id == viewer.user.id)
+        .filter(|s| session::is_live(s, &core.config, Utc::now()))
+        .map(|s| Session::new(s, &viewer.session_id, core.config.session_idle_timeout)))
 }
 
 #[derive(SimpleObject)]
@@ -293,6 +334,7 @@ impl AuthMutation {
 
     #[graphql(guard = "SignedIn")]
     async fn revoke_session(&self, ctx: &Context<'_>, id: ID) -> AppResult<bool> {
+        let id = NodeType::Session.parse(&id)?;
         service::revoke_session(ctx.core(), ctx.viewer()?, &id).await
     }
 

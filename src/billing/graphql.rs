@@ -214,7 +214,7 @@ impl BillingMutation {
         let (id, url) = super::service::checkout(
             ctx.core(),
             &ctx.actor()?,
-            &input.organization_id,
+            &crate::ids::NodeType::Organization.parse(&input.organization_id)?,
             &input.plan_id,
             input.interval,
         )
@@ -229,6 +229,7 @@ impl BillingMutation {
         ctx: &Context<'_>,
         organization_id: async_graphql::ID,
     ) -> AppResult<BillingPortalSession> {
+        let organization_id = crate::ids::NodeType::Organization.parse(&organization_id)?;
         let url = super::service::portal(ctx.core(), &ctx.actor()?, &organization_id).await?;
         Ok(BillingPortalSession { url })
     }

@@ -2,20 +2,27 @@
 //! costs one query per kind of object, not N. Created per request (they
 //! cache), so nothing cached crosses users or tenants.
 
-use std::{collections::HashMap, sync::Arc};
+use std::{collections::HashMap, marker::PhantomData, sync::Arc};
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, Iterable, ModelTrait,
+    PrimaryKeyToColumn, QueryFilter,
+};
 
 use crate::{
-    Core,
-    auth::entity::user,
+    Core, audit,
+    auth::entity::{session, user},
+    db::{placeholders, statement},
     error::AppError,
     orgs::{
-        entity::{membership, organization},
+        entity::{invitation, membership, organization},
         loaders::{MemberCountLoader, MemberPageLoader, PendingInvitationCountLoader, PlanLoader},
     },
-    projects::loaders::{ProjectCountLoader, ProjectPageLoader},
+    projects::{
+        entity::project,
+        loaders::{ProjectCountLoader, ProjectPageLoader},
+    },
 };
 
 pub type Cached<L> = DataLoader<L, HashMapCache>;
@@ -26,8 +33,14 @@ fn cached<L: Send + Sync + 'static>(loader: L) -> Cached<L> {
 
 /// The loaders of one request.
 pub struct Loaders {
-    pub users: Cached<UserLoader>,
-    pub organizations: Cached<OrganizationLoader>,
+    pub users: Cached<RowsById<user::Entity>>,
+    pub organizations: Cached<RowsById<organization::Entity>>,
+    pub membership_rows: Cached<RowsById<membership::Entity>>,
+    pub invitation_rows: Cached<RowsById<invitation::Entity>>,
+    pub project_rows: Cached<RowsById<project::Entity>>,
+    pub audit_rows: Cached<RowsById<audit::entity::Entity>>,
+    pub session_rows: Cached<RowsById<session::Entity>>,
+    pub shares_organization: Cached<SharesOrganizationLoader>,
     /// Keyed by (user id, organization id): the per-request membership cache
     /// that guards read, so each membership is loaded at most once.
     pub memberships: Cached<MembershipLoader>,
@@ -43,8 +56,14 @@ impl Loaders {
     pub fn new(core: &Arc<Core>) -> Arc<Self> {
         let db = &core.db;
         Arc::new(Self {
-            users: cached(UserLoader(db.clone())),
-            organizations: cached(OrganizationLoader(db.clone())),
+            users: cached(RowsById::new(db.clone())),
+            organizations: cached(RowsById::new(db.clone())),
+            membership_rows: cached(RowsById::new(db.clone())),
+            invitation_rows: cached(RowsById::new(db.clone())),
+            project_rows: cached(RowsById::new(db.clone())),
+            audit_rows: cached(RowsById::new(db.clone())),
+            session_rows: cached(RowsById::new(db.clone())),
+            shares_organization: cached(SharesOrganizationLoader(db.clone())),
             memberships: cached(MembershipLoader(db.clone())),
             member_pages: cached(MemberPageLoader(core.clone())),
             member_counts: cached(MemberCountLoader(core.clone())),
@@ -56,37 +75,81 @@ impl Loaders {
     }
 }
 
-pub struct UserLoader(DatabaseConnection);
+/// Rows of one table by primary key: the loader behind every "load this
+/// entity by id" in the schema (nested fields and `node`).
+pub struct RowsById<E>(DatabaseConnection, PhantomData<fn() -> E>);
 
-impl Loader<String> for UserLoader {
-    type Value = user::Model;
+impl<E> RowsById<E> {
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self(db, PhantomData)
+    }
+}
+
+impl<E> Loader<String> for RowsById<E>
+where
+    E: EntityTrait,
+    E::Model: Clone + Send + Sync,
+{
+    type Value = E::Model;
     type Error = AppError;
 
     async fn load(&self, keys: &[String]) -> Result<HashMap<String, Self::Value>, Self::Error> {
-        Ok(user::Entity::find()
-            .filter(user::Column::Id.is_in(keys.iter().cloned()))
+        let Some(key) = E::PrimaryKey::iter().next() else {
+            return Ok(HashMap::new());
+        };
+        let column = key.into_column();
+        Ok(E::find()
+            .filter(column.is_in(keys.iter().cloned()))
             .all(&self.0)
             .await?
             .into_iter()
-            .map(|u| (u.id.clone(), u))
+            .filter_map(|row| match row.get(column) {
+                sea_orm::Value::String(Some(id)) => Some((id.to_string(), row)),
+                _ => None,
+            })
             .collect())
     }
 }
 
-pub struct OrganizationLoader(DatabaseConnection);
+/// Whether a user shares an organization with another, keyed by (viewer,
+/// user): who may see whose profile.
+pub struct SharesOrganizationLoader(DatabaseConnection);
 
-impl Loader<String> for OrganizationLoader {
-    type Value = organization::Model;
+impl Loader<(String, String)> for SharesOrganizationLoader {
+    type Value = bool;
     type Error = AppError;
 
-    async fn load(&self, keys: &[String]) -> Result<HashMap<String, Self::Value>, Self::Error> {
-        Ok(organization::Entity::find()
-            .filter(organization::Column::Id.is_in(keys.iter().cloned()))
-            .all(&self.0)
-            .await?
-            .into_iter()
-            .map(|o| (o.id.clone(), o))
-            .collect())
+    async fn load(
+        &self,
+        keys: &[(String, String)],
+    ) -> Result<HashMap<(String, String), bool>, Self::Error> {
+        let mut by_viewer: HashMap<&str, Vec<String>> = HashMap::new();
+        for (viewer, user) in keys {
+            by_viewer.entry(viewer).or_default().push(user.clone());
+        }
+        let mut out = HashMap::new();
+        for (viewer, users) in by_viewer {
+            let mut values: Vec<sea_orm::Value> = vec![viewer.to_owned().into()];
+            values.extend(users.iter().map(|u| sea_orm::Value::from(u.clone())));
+            let sql = format!(
+                "SELECT DISTINCT b.user_id FROM memberships a \
+                 JOIN memberships b ON b.organization_id = a.organization_id \
+                 WHERE a.user_id = $1 AND b.user_id IN ({})",
+                placeholders(2, users.len())
+            );
+            let shared: Vec<String> = self
+                .0
+                .query_all_raw(statement(self.0.get_database_backend(), &sql, values))
+                .await?
+                .into_iter()
+                .map(|row| row.try_get::<String>("", "user_id"))
+                .collect::<Result<_, _>>()?;
+            for user in users {
+                let yes = shared.contains(&user);
+                out.insert((viewer.to_owned(), user), yes);
+            }
+        }
+        Ok(out)
     }
 }
 

@@ -5,14 +5,23 @@ pub mod context;
 pub mod guards;
 pub mod loaders;
 mod meta;
+pub mod node;
 pub mod pagination;
 
-use async_graphql::{MergedObject, MergedSubscription, Schema, SchemaBuilder};
+use async_graphql::{ID, MergedObject, MergedSubscription, Schema, SchemaBuilder};
+use chrono::{DateTime, Utc};
 
-use crate::{auth, billing, config::GraphqlLimits, orgs, projects};
+use crate::{auth, billing, config::GraphqlLimits, ids::NodeType, orgs, projects};
+
+/// The global id of a row, as the API shows it.
+pub fn node_id(ty: NodeType, raw: &str) -> ID {
+    ID(ty.global(raw))
+}
 
 #[derive(MergedObject, Default)]
+#[graphql(name = "Query")]
 pub struct QueryRoot(
+    node::NodeQuery,
     meta::MetaQuery,
     auth::graphql::AuthQuery,
     orgs::graphql::OrgQuery,
@@ -21,6 +30,7 @@ pub struct QueryRoot(
 );
 
 #[derive(MergedObject, Default)]
+#[graphql(name = "Mutation")]
 pub struct MutationRoot(
     auth::graphql::AuthMutation,
     orgs::graphql::OrgMutation,
@@ -29,6 +39,7 @@ pub struct MutationRoot(
 );
 
 #[derive(MergedSubscription, Default)]
+#[graphql(name = "Subscription")]
 pub struct SubscriptionRoot(projects::graphql::ProjectSubscription);
 
 pub type AppSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
@@ -39,6 +50,9 @@ pub fn builder() -> SchemaBuilder<QueryRoot, MutationRoot, SubscriptionRoot> {
         QueryRoot::default(),
         MutationRoot::default(),
         SubscriptionRoot::default(),
+    )
+    .override_output_type_description::<DateTime<Utc>>(
+        "A point in time as an RFC 3339 timestamp in UTC, e.g. 2026-11-26T09:30:00.123Z.",
     )
 }
 

@@ -21,10 +21,12 @@ use crate::{
     },
     error::{AppError, AppResult},
     graphql::guards::{OrgPermission, SignedIn},
+    graphql::node_id,
     graphql::{
         context::ContextExt,
         pagination::{Page, PageArgs, page},
     },
+    ids::NodeType,
     projects::{
         graphql::{Project, ProjectFilter, projects_of},
         loaders::ProjectFilterKey,
@@ -76,10 +78,47 @@ pub async fn require_for_viewer(
         .ok_or(AppError::NotFound("Organization"))
 }
 
+/// `node(id:)` for a membership: visible to the organization's members.
+pub async fn membership_node(ctx: &Context<'_>, id: &str) -> AppResult<Option<Membership>> {
+    let Some(model) = ctx
+        .loaders()?
+        .membership_rows
+        .load_one(id.to_owned())
+        .await?
+    else {
+        return Ok(None);
+    };
+    Ok(load_for_viewer(ctx, &model.organization_id)
+        .await?
+        .map(|_| Membership::from(model)))
+}
+
+/// `node(id:)` for an invitation: visible to members who may invite, and to
+/// the invitee once the viewer's email is verified as the invited one.
+pub async fn invitation_node(ctx: &Context<'_>, id: &str) -> AppResult<Option<Invitation>> {
+    let Some(viewer) = ctx.request().viewer.as_ref() else {
+        return Ok(None);
+    };
+    let Some(model) = ctx
+        .loaders()?
+        .invitation_rows
+        .load_one(id.to_owned())
+        .await?
+    else {
+        return Ok(None);
+    };
+    let invitee = viewer.user.email_verified_at.is_some()
+        && viewer.user.email.eq_ignore_ascii_case(&model.email);
+    let inviter = load_for_viewer(ctx, &model.organization_id)
+        .await?
+        .is_some_and(|org| org.role.can(Permission::MemberInvite));
+    Ok((invitee || inviter).then_some(Invitation(model)))
+}
+
 #[Object]
 impl Organization {
-    async fn id(&self) -> ID {
-        ID(self.model.id.clone())
+    pub async fn id(&self) -> ID {
+        node_id(NodeType::Organization, &self.model.id)
     }
 
     async fn name(&self) -> &str {
@@ -221,8 +260,8 @@ impl From<membership::Model> for Membership {
 
 #[Object]
 impl Membership {
-    async fn id(&self) -> ID {
-        ID(self.model.id.clone())
+    pub async fn id(&self) -> ID {
+        node_id(NodeType::Membership, &self.model.id)
     }
 
     async fn role(&self) -> AppResult<Role> {
@@ -252,8 +291,8 @@ pub struct Invitation(pub invitation::Model);
 
 #[Object]
 impl Invitation {
-    async fn id(&self) -> ID {
-        ID(self.0.id.clone())
+    pub async fn id(&self) -> ID {
+        node_id(NodeType::Invitation, &self.0.id)
     }
 
     async fn email(&self) -> &str {
@@ -365,7 +404,10 @@ impl OrgQuery {
     ) -> AppResult<Option<Organization>> {
         ctx.viewer()?;
         let id = match (id, slug) {
-            (Some(id), _) => id.0,
+            (Some(id), _) => match NodeType::Organization.parse(&id) {
+                Ok(id) => id,
+                Err(_) => return Ok(None),
+            },
             (None, Some(slug)) => match service::id_for_slug(ctx.core(), &slug).await? {
                 Some(id) => id,
                 None => return Ok(None),
@@ -424,6 +466,7 @@ impl OrgMutation {
         input: UpdateOrganizationInput,
     ) -> AppResult<Organization> {
         let actor = ctx.actor()?;
+        let id = NodeType::Organization.parse(&id)?;
         let updated = service::update(
             ctx.core(),
             &actor,
@@ -438,7 +481,12 @@ impl OrgMutation {
 
     #[graphql(guard = "SignedIn")]
     async fn delete_organization(&self, ctx: &Context<'_>, id: ID) -> AppResult<bool> {
-        service::delete(ctx.core(), &ctx.actor()?, &id).await
+        service::delete(
+            ctx.core(),
+            &ctx.actor()?,
+            &NodeType::Organization.parse(&id)?,
+        )
+        .await
     }
 
     #[graphql(guard = "SignedIn")]
@@ -450,7 +498,7 @@ impl OrgMutation {
         let invitation = invitations::invite(
             ctx.core(),
             &ctx.actor()?,
-            &input.organization_id,
+            &NodeType::Organization.parse(&input.organization_id)?,
             &input.email,
             input.role,
         )
@@ -461,14 +509,16 @@ impl OrgMutation {
     #[graphql(guard = "SignedIn")]
     async fn resend_invitation(&self, ctx: &Context<'_>, id: ID) -> AppResult<Invitation> {
         Ok(Invitation(
-            invitations::resend(ctx.core(), &ctx.actor()?, &id).await?,
+            invitations::resend(ctx.core(), &ctx.actor()?, &NodeType::Invitation.parse(&id)?)
+                .await?,
         ))
     }
 
     #[graphql(guard = "SignedIn")]
     async fn revoke_invitation(&self, ctx: &Context<'_>, id: ID) -> AppResult<Invitation> {
         Ok(Invitation(
-            invitations::revoke(ctx.core(), &ctx.actor()?, &id).await?,
+            invitations::revoke(ctx.core(), &ctx.actor()?, &NodeType::Invitation.parse(&id)?)
+                .await?,
         ))
     }
 
@@ -497,6 +547,7 @@ impl OrgMutation {
         membership_id: ID,
         role: Role,
     ) -> AppResult<Membership> {
+        let membership_id = NodeType::Membership.parse(&membership_id)?;
         let updated =
             members::update_member_role(ctx.core(), &ctx.actor()?, &membership_id, role).await?;
         Ok(updated.into())
@@ -504,11 +555,13 @@ impl OrgMutation {
 
     #[graphql(guard = "SignedIn")]
     async fn remove_member(&self, ctx: &Context<'_>, membership_id: ID) -> AppResult<bool> {
+        let membership_id = NodeType::Membership.parse(&membership_id)?;
         members::remove_member(ctx.core(), &ctx.actor()?, &membership_id).await
     }
 
     #[graphql(guard = "SignedIn")]
     async fn leave_organization(&self, ctx: &Context<'_>, organization_id: ID) -> AppResult<bool> {
+        let organization_id = NodeType::Organization.parse(&organization_id)?;
         members::leave(ctx.core(), &ctx.actor()?, &organization_id).await
     }
 
@@ -519,6 +572,11 @@ impl OrgMutation {
         organization_id: ID,
         to_user_id: ID,
     ) -> AppResult<Organization> {
+        let organization_id = NodeType::Organization.parse(&organization_id)?;
+        // A user id that cannot be one is a member that cannot be found.
+        let to_user_id = NodeType::User
+            .parse(&to_user_id)
+            .map_err(|_| AppError::NotFound("Member"))?;
         let transferred =
             members::transfer_ownership(ctx.core(), &ctx.actor()?, &organization_id, &to_user_id)
                 .await?;

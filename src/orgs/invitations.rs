@@ -369,7 +369,7 @@ fn member_joined(member: &membership::Model, role: Role) -> Event<'_> {
         action: "member.joined",
         target_type: "membership",
         target_id: &member.id,
-        metadata: json!({ "userId": member.user_id, "role": role.as_str() }),
+        metadata: json!({ "userId": crate::ids::NodeType::User.global(&member.user_id), "role": role.as_str() }),
     }
 }
 

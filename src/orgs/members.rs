@@ -18,6 +18,7 @@ use crate::{
     access::{Permission, Role},
     audit::{self, Actor, Event},
     error::{AppError, AppResult},
+    ids::NodeType,
 };
 
 /// A membership the actor may see: one of an organization the actor
@@ -101,8 +102,7 @@ pub async fn update_member_role(
     }
     let org_id = target.organization_id.clone();
     let updated = set_role(&txn, target, role).await?;
-    let metadata =
-        json!({ "userId": updated.user_id, "from": current.as_str(), "to": role.as_str() });
+    let metadata = json!({ "userId": NodeType::User.global(&updated.user_id), "from": current.as_str(), "to": role.as_str() });
     audit::record(
         &txn,
         &org_id,
@@ -146,7 +146,8 @@ async fn remove(
     membership::Entity::delete_by_id(&target.id)
         .exec(conn)
         .await?;
-    let metadata = json!({ "userId": target.user_id, "role": role.as_str() });
+    let metadata =
+        json!({ "userId": NodeType::User.global(&target.user_id), "role": role.as_str() });
     audit::record(
         conn,
         &target.organization_id,
@@ -201,8 +202,7 @@ pub async fn transfer_ownership(
     let from_role = target.role()?;
     let target = set_role(&txn, target, Role::Owner).await?;
     set_role(&txn, mine, Role::Admin).await?;
-    let metadata =
-        json!({ "from": actor.user_id, "to": to_user_id, "previousRole": from_role.as_str() });
+    let metadata = json!({ "from": NodeType::User.global(actor.id()), "to": NodeType::User.global(to_user_id), "previousRole": from_role.as_str() });
     audit::record(
         &txn,
         organization_id,

@@ -14,10 +14,12 @@ use crate::{
     error::{AppError, AppResult},
     events::ProjectEventKind,
     graphql::guards::SignedIn,
+    graphql::node_id,
     graphql::{
         context::ContextExt,
         pagination::{Page, PageArgs, page},
     },
+    ids::NodeType,
     orgs::graphql::{Organization, require_for_viewer},
 };
 
@@ -39,8 +41,8 @@ impl From<project::Model> for Project {
 
 #[Object]
 impl Project {
-    async fn id(&self) -> ID {
-        ID(self.model.id.clone())
+    pub async fn id(&self) -> ID {
+        node_id(NodeType::Project, &self.model.id)
     }
 
     async fn name(&self) -> &str {
@@ -74,6 +76,18 @@ impl Project {
     async fn archived_at(&self) -> Option<DateTime<Utc>> {
         self.model.archived_at
     }
+}
+
+/// `node(id:)` for a project: visible to its organization's members.
+pub async fn project_node(ctx: &Context<'_>, id: &str) -> AppResult<Option<Project>> {
+    let Some(model) = ctx.loaders()?.project_rows.load_one(id.to_owned()).await? else {
+        return Ok(None);
+    };
+    Ok(
+        crate::orgs::graphql::load_for_viewer(ctx, &model.organization_id)
+            .await?
+            .map(|_| Project::from(model)),
+    )
 }
 
 #[derive(InputObject, Default)]
@@ -156,6 +170,9 @@ impl ProjectQuery {
     #[graphql(guard = "SignedIn")]
     async fn project(&self, ctx: &Context<'_>, id: ID) -> AppResult<Option<Project>> {
         let viewer = ctx.viewer()?;
+        let Ok(id) = NodeType::Project.parse(&id) else {
+            return Ok(None);
+        };
         Ok(service::find_for(ctx.core(), &viewer.user.id, &id)
             .await?
             .map(Project::from))
@@ -176,7 +193,7 @@ impl ProjectMutation {
         let created = service::create(
             ctx.core(),
             &ctx.actor()?,
-            &input.organization_id,
+            &NodeType::Organization.parse(&input.organization_id)?,
             &input.name,
             input.description.as_deref(),
         )
@@ -194,7 +211,7 @@ impl ProjectMutation {
         let updated = service::update(
             ctx.core(),
             &ctx.actor()?,
-            &id,
+            &NodeType::Project.parse(&id)?,
             input.name.as_deref(),
             input.description.as_deref(),
         )
@@ -204,21 +221,31 @@ impl ProjectMutation {
 
     #[graphql(guard = "SignedIn")]
     async fn archive_project(&self, ctx: &Context<'_>, id: ID) -> AppResult<Project> {
-        Ok(service::set_archived(ctx.core(), &ctx.actor()?, &id, true)
-            .await?
-            .into())
+        Ok(service::set_archived(
+            ctx.core(),
+            &ctx.actor()?,
+            &NodeType::Project.parse(&id)?,
+            true,
+        )
+        .await?
+        .into())
     }
 
     #[graphql(guard = "SignedIn")]
     async fn restore_project(&self, ctx: &Context<'_>, id: ID) -> AppResult<Project> {
-        Ok(service::set_archived(ctx.core(), &ctx.actor()?, &id, false)
-            .await?
-            .into())
+        Ok(service::set_archived(
+            ctx.core(),
+            &ctx.actor()?,
+            &NodeType::Project.parse(&id)?,
+            false,
+        )
+        .await?
+        .into())
     }
 
     #[graphql(guard = "SignedIn")]
     async fn delete_project(&self, ctx: &Context<'_>, id: ID) -> AppResult<bool> {
-        service::delete(ctx.core(), &ctx.actor()?, &id).await
+        service::delete(ctx.core(), &ctx.actor()?, &NodeType::Project.parse(&id)?).await
     }
 }
 
@@ -234,7 +261,7 @@ impl ProjectEvent {
     }
 
     async fn project_id(&self) -> ID {
-        ID(self.project_id.clone())
+        node_id(NodeType::Project, &self.project_id)
     }
 
     /// Null after DELETED.
@@ -265,7 +292,7 @@ impl ProjectSubscription {
     ) -> async_graphql::Result<impl Stream<Item = ProjectEvent> + use<>> {
         let viewer = ctx.viewer()?.user.id.clone();
         let core = ctx.core().clone();
-        let org = organization_id.0;
+        let org = NodeType::Organization.parse(&organization_id)?;
         if crate::orgs::service::membership_of(&core.db, &org, &viewer)
             .await?
             .is_none()

@@ -11,6 +11,7 @@ use crate::{
     support::{
         SignedUp, TestApp, TestConfig,
         fake_stripe::{self, FakeStripe, SubSpec, event},
+        raw_id,
     },
 };
 
@@ -40,7 +41,7 @@ fn spec(id: &str, org: &str, status: &'static str, price: &'static str, quantity
     SubSpec {
         id: id.into(),
         customer: format!("cus_{id}"),
-        organization_id: Some(org.into()),
+        organization_id: Some(raw_id(org)),
         status,
         price,
         quantity,
@@ -141,16 +142,16 @@ async fn checkout_and_portal_are_for_owners() {
 
     let customers = fake.calls("POST /v1/customers");
     assert_eq!(customers.len(), 1);
-    assert_eq!(customers[0].form["metadata[organization_id]"], org);
+    assert_eq!(customers[0].form["metadata[organization_id]"], raw_id(&org));
     let checkout = &fake.calls("POST /v1/checkout/sessions")[0].form;
     assert_eq!(checkout["mode"], "subscription");
     assert_eq!(checkout["line_items[0][price]"], fake_stripe::TEAM_MONTH);
     // Per-seat: one seat per member.
     assert_eq!(checkout["line_items[0][quantity]"], "3");
-    assert_eq!(checkout["client_reference_id"], org);
+    assert_eq!(checkout["client_reference_id"], raw_id(&org));
     assert_eq!(
         checkout["subscription_data[metadata][organization_id]"],
-        org
+        raw_id(&org)
     );
     assert!(checkout["success_url"].starts_with("http://app.test/billing"));
 
@@ -205,7 +206,7 @@ async fn checkout_completion_turns_the_plan_on() {
     session["id"] = json!("cs_test_done");
     session["customer"] = json!(customer);
     session["subscription"] = json!("sub_done");
-    session["client_reference_id"] = json!(org);
+    session["client_reference_id"] = json!(raw_id(&org));
     let (body, signature) = event(
         "evt_done",
         "checkout.session.completed",

@@ -10,7 +10,10 @@ use serde_json::json;
 
 use crate::{
     billing::billing_app,
-    support::fake_stripe::{self, FakeStripe, SubSpec, subscription_object},
+    support::{
+        fake_stripe::{self, FakeStripe, SubSpec, subscription_object},
+        raw_id,
+    },
 };
 
 const STATUSES: [&str; 6] = [
@@ -70,7 +73,7 @@ fn shuffled_and_repeated_deliveries_end_like_in_order_delivery() {
                     let spec = SubSpec {
                         id: sub.clone(),
                         customer: format!("cus_case{case}"),
-                        organization_id: Some(org.clone()),
+                        organization_id: Some(raw_id(&org)),
                         status: step.status,
                         price: fake_stripe::TEAM_MONTH,
                         quantity: step.seats,

@@ -11,7 +11,7 @@ use groundwork::{
 use sea_orm::{ActiveValue::Set, EntityTrait};
 use serde_json::json;
 
-use crate::support::{SignedUp, TestApp, TestConfig};
+use crate::support::{SignedUp, TestApp, TestConfig, raw_id};
 
 pub const DASHBOARD: &str = r"query Dashboard {
   viewer {
@@ -71,6 +71,7 @@ async fn populate(app: &TestApp, viewer: &SignedUp, orgs: usize, projects: usize
         .await
         .unwrap();
 
+    let viewer_id = raw_id(&viewer.user_id);
     let mut org_rows = Vec::new();
     let mut member_rows = Vec::new();
     let mut project_rows = Vec::new();
@@ -81,14 +82,11 @@ async fn populate(app: &TestApp, viewer: &SignedUp, orgs: usize, projects: usize
             name: Set(format!("Team {o}")),
             slug: Set(format!("team-{o}")),
             personal: Set(false),
-            created_by: Set(Some(viewer.user_id.clone())),
+            created_by: Set(Some(viewer_id.clone())),
             created_at: Set(now),
             updated_at: Set(now),
         });
-        for (i, user_id) in std::iter::once(&viewer.user_id)
-            .chain(&other_ids)
-            .enumerate()
-        {
+        for (i, user_id) in std::iter::once(&viewer_id).chain(&other_ids).enumerate() {
             member_rows.push(membership::ActiveModel {
                 id: Set(new_id()),
                 organization_id: Set(org_id.clone()),
@@ -100,7 +98,7 @@ async fn populate(app: &TestApp, viewer: &SignedUp, orgs: usize, projects: usize
         }
         for p in 0..projects {
             let creator = if p % 2 == 0 {
-                &viewer.user_id
+                &viewer_id
             } else {
                 &other_ids[p % other_ids.len()]
             };

@@ -10,6 +10,7 @@ mod foundation;
 mod invitations;
 mod isolation;
 mod loading;
+mod nodes;
 mod oauth;
 mod organizations;
 mod passwords;

@@ -34,6 +34,14 @@ pub struct TestApp {
     database: TestDatabase,
 }
 
+/// The row id inside a global id the API handed out, for tests that reach
+/// into the database or a fake of an outside service.
+pub fn raw_id(global: &str) -> String {
+    groundwork::ids::decode(global)
+        .unwrap_or_else(|| panic!("{global:?} is not a global id"))
+        .1
+}
+
 /// The password `TestApp::sign_up` gives every user.
 pub const PASSWORD: &str = "correct horse battery";
 
