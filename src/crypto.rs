@@ -14,7 +14,12 @@ pub fn random_token() -> String {
 /// Tokens are stored only as this hash, so a database leak yields no
 /// usable session or link.
 pub fn token_hash(token: &str) -> String {
-    let digest = Sha256::digest(token.as_bytes());
+    sha256_hex(token.as_bytes())
+}
+
+/// Lower-case hex SHA-256, the form persisted-query hashes take.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
     let mut out = String::with_capacity(64);
     for byte in digest {
         out.push_str(&format!("{byte:02x}"));

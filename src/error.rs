@@ -20,6 +20,15 @@ pub enum ErrorCode {
     RateLimited,
     BillingDisabled,
     Internal,
+    /// Not a GraphQL request at all: no query, a body that is not one.
+    BadRequest,
+    GraphqlParseFailed,
+    /// Unknown fields, wrong argument types, bad or missing variables.
+    GraphqlValidationFailed,
+    /// Refused by a limit before execution: size, depth, cost, aliases.
+    QueryTooComplex,
+    PersistedQueryNotFound,
+    PersistedQueryNotAllowed,
 }
 
 impl ErrorCode {
@@ -35,7 +44,73 @@ impl ErrorCode {
             Self::RateLimited => "RATE_LIMITED",
             Self::BillingDisabled => "BILLING_DISABLED",
             Self::Internal => "INTERNAL",
+            Self::BadRequest => "BAD_REQUEST",
+            Self::GraphqlParseFailed => "GRAPHQL_PARSE_FAILED",
+            Self::GraphqlValidationFailed => "GRAPHQL_VALIDATION_FAILED",
+            Self::QueryTooComplex => "QUERY_TOO_COMPLEX",
+            Self::PersistedQueryNotFound => "PERSISTED_QUERY_NOT_FOUND",
+            Self::PersistedQueryNotAllowed => "PERSISTED_QUERY_NOT_ALLOWED",
         }
+    }
+
+    /// Codes of requests refused before anything ran: the response has no
+    /// `data`, and over `application/graphql-response+json` its status is 400.
+    pub fn is_request_error(self) -> bool {
+        matches!(
+            self,
+            Self::BadRequest
+                | Self::GraphqlParseFailed
+                | Self::GraphqlValidationFailed
+                | Self::QueryTooComplex
+                | Self::PersistedQueryNotFound
+                | Self::PersistedQueryNotAllowed
+        )
+    }
+
+    pub fn parse(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.as_str() == code)
+    }
+
+    const ALL: [Self; 16] = [
+        Self::Unauthenticated,
+        Self::Forbidden,
+        Self::NotFound,
+        Self::BadUserInput,
+        Self::Conflict,
+        Self::PlanRequired,
+        Self::PlanLimitReached,
+        Self::RateLimited,
+        Self::BillingDisabled,
+        Self::Internal,
+        Self::BadRequest,
+        Self::GraphqlParseFailed,
+        Self::GraphqlValidationFailed,
+        Self::QueryTooComplex,
+        Self::PersistedQueryNotFound,
+        Self::PersistedQueryNotAllowed,
+    ];
+
+    /// A request-level error with this code, in the shape async-graphql returns.
+    pub fn error(self, message: impl Into<String>) -> async_graphql::ServerError {
+        let mut error = async_graphql::ServerError::new(message, None);
+        self.stamp(&mut error);
+        error
+    }
+
+    /// Sets this code on an error that has none yet.
+    pub fn stamp(self, error: &mut async_graphql::ServerError) {
+        let extensions = error.extensions.get_or_insert_with(Default::default);
+        if extensions.get("code").is_none() {
+            extensions.set("code", self.as_str());
+        }
+    }
+}
+
+/// The code an error already carries, if any.
+pub fn code_of(error: &async_graphql::ServerError) -> Option<ErrorCode> {
+    match error.extensions.as_ref()?.get("code")? {
+        async_graphql::Value::String(code) => ErrorCode::parse(code),
+        _ => None,
     }
 }
 

@@ -100,6 +100,8 @@ impl Core {
 pub struct AppState {
     pub core: Arc<Core>,
     pub schema: AppSchema,
+    /// Documents registered by automatic persisted queries.
+    pub apq: Arc<graphql::admission::ApqCache>,
 }
 
 impl Deref for AppState {
@@ -113,10 +115,13 @@ impl Deref for AppState {
 impl AppState {
     pub fn new(core: Core) -> Self {
         let core = Arc::new(core);
-        let schema = graphql::with_limits(graphql::builder(), &core.config.graphql)
+        let apq = Arc::new(graphql::admission::ApqCache::new(
+            core.config.graphql.apq_cache_size,
+        ));
+        let schema = graphql::with_limits(graphql::builder(), &core.config.graphql, apq.clone())
             .data(core.clone())
             .finish();
-        Self { core, schema }
+        Self { core, schema, apq }
     }
 
     /// Starts the background workers (mail outbox, Stripe seats); they stop

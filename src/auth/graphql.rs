@@ -11,7 +11,7 @@ use crate::{
     graphql::node_id,
     graphql::{
         context::ContextExt,
-        pagination::{Page, PageArgs, page},
+        pagination::{Page, PageArgs, list_cost, page, page_cost},
     },
     ids::NodeType,
     orgs::{
@@ -100,6 +100,7 @@ impl User {
 
     /// The organizations the user belongs to, in joining order; only the
     /// viewer's own are listed, for any other user the list is empty.
+    #[graphql(complexity = "page_cost(first, child_complexity)")]
     async fn organizations(
         &self,
         ctx: &Context<'_>,
@@ -125,6 +126,7 @@ impl User {
     }
 
     /// Invitations waiting for the viewer's verified email; empty for any other user.
+    #[graphql(complexity = "list_cost(child_complexity)")]
     async fn pending_invitations(&self, ctx: &Context<'_>) -> AppResult<Vec<Invitation>> {
         if !self.is_viewer(ctx) {
             return Ok(Vec::new());
@@ -137,6 +139,7 @@ impl User {
     }
 
     /// The viewer's own sessions; empty for any other user.
+    #[graphql(complexity = "list_cost(child_complexity)")]
     async fn sessions(&self, ctx: &Context<'_>) -> AppResult<Vec<Session>> {
         let Some(current) = self.viewer_session(ctx) else {
             return Ok(Vec::new());
@@ -150,6 +153,7 @@ impl User {
     }
 
     /// The sign-in providers linked to the viewer's account; empty for any other user.
+    #[graphql(complexity = "list_cost(child_complexity)")]
     async fn linked_accounts(&self, ctx: &Context<'_>) -> AppResult<Vec<LinkedAccount>> {
         if !self.is_viewer(ctx) {
             return Ok(Vec::new());

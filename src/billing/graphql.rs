@@ -129,6 +129,7 @@ pub struct BillingQuery;
 #[Object]
 impl BillingQuery {
     /// The public plan catalog.
+    #[graphql(complexity = "crate::graphql::pagination::list_cost(child_complexity)")]
     async fn plans(&self, ctx: &Context<'_>) -> Vec<Plan> {
         ctx.core()
             .config

@@ -1,6 +1,7 @@
 //! Schema assembly: one Query / Mutation / Subscription object per domain,
 //! merged at the root, and the validation limits every operation runs under.
 
+pub mod admission;
 pub mod context;
 pub mod guards;
 pub mod loaders;
@@ -66,12 +67,12 @@ pub fn sdl() -> String {
 pub fn with_limits(
     mut builder: SchemaBuilder<QueryRoot, MutationRoot, SubscriptionRoot>,
     limits: &GraphqlLimits,
+    apq: std::sync::Arc<admission::ApqCache>,
 ) -> SchemaBuilder<QueryRoot, MutationRoot, SubscriptionRoot> {
-    builder = builder
-        .limit_depth(limits.max_depth)
-        .limit_complexity(limits.max_complexity)
-        .limit_recursive_depth(limits.max_recursive_depth)
-        .limit_directives(limits.max_directives);
+    // Every limit is the admission extension's, so each refusal carries its
+    // code. It parses documents itself without calling on the extensions
+    // registered after it, whose `parse_query` hooks therefore never run.
+    builder = builder.extension(admission::Admission::new(limits, apq));
     if !limits.introspection {
         builder = builder.disable_introspection();
     }

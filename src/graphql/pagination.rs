@@ -12,6 +12,18 @@ use crate::error::{AppError, AppResult};
 pub const DEFAULT_PAGE: u64 = 20;
 pub const MAX_PAGE: u64 = 100;
 
+/// The cost of a connection field: its selection once per item asked for,
+/// so a nested list multiplies instead of counting once.
+pub fn page_cost(first: Option<i32>, child_complexity: usize) -> usize {
+    let items = first.map_or(DEFAULT_PAGE, |n| u64::try_from(n).unwrap_or(0).min(MAX_PAGE));
+    1usize.saturating_add((items as usize).saturating_mul(child_complexity))
+}
+
+/// The cost of a list that is not paged, taken to hold a page's worth.
+pub fn list_cost(child_complexity: usize) -> usize {
+    page_cost(None, child_complexity)
+}
+
 /// A row's sort key, shown to clients only in encoded form.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Cursor(pub String);

@@ -6,7 +6,7 @@
 //! checked before anything runs.
 
 use async_graphql::{
-    BatchRequest, BatchResponse, Request, ServerError,
+    BatchRequest, BatchResponse, Request,
     http::GraphiQLSource,
     parser::types::{DocumentOperations, OperationType},
 };
@@ -18,8 +18,16 @@ use axum::{
 };
 
 use super::request_meta;
-use crate::graphql::loaders::Loaders;
-use crate::{AppState, auth::session, error::AppError, graphql::context::RequestContext};
+use crate::graphql::{
+    admission::{CostBudget, persisted},
+    loaders::Loaders,
+};
+use crate::{
+    AppState,
+    auth::session,
+    error::{AppError, ErrorCode, code_of},
+    graphql::context::RequestContext,
+};
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 
@@ -70,11 +78,13 @@ pub async fn post(State(state): State<AppState>, request: axum::extract::Request
         Err(e) => return internal_error(e, media),
     };
     let loaders = Loaders::new(&state.core);
+    // One budget for the whole batch: its operations' costs add up.
+    let budget = CostBudget::new(state.config.graphql.max_complexity);
     let response = state
         .schema
-        .execute_batch(batch.data(context).data(loaders))
+        .execute_batch(batch.data(context).data(loaders).data(budget))
         .await;
-    media.respond(StatusCode::OK, &response)
+    media.respond_graphql(response)
 }
 
 pub async fn get(
@@ -85,11 +95,16 @@ pub async fn get(
     let media = ResponseMedia::negotiate(request.headers());
     // The body of a GET is empty; only the head is kept across awaits.
     let http_request = http::Request::from_parts(request.into_parts().0, ());
-    let mut request = match params.into_request() {
+    let request = match params.into_request() {
         Ok(request) => request,
         Err(message) => return Rejection::bad_request(message).into_response(media),
     };
-    match operation_type(&mut request) {
+    // A GET may name its document by hash; the operation type is that document's.
+    let mut peeked = persisted::peek(&request, &state.config.graphql.persisted, &state.apq)
+        .map(Request::new)
+        .unwrap_or_else(|| Request::new(request.query.clone()));
+    peeked.operation_name = request.operation_name.clone();
+    match operation_type(&mut peeked) {
         Ok(OperationType::Query) => {}
         Ok(_) => {
             let mut response = Rejection {
@@ -114,7 +129,7 @@ pub async fn get(
         .schema
         .execute(request.data(context).data(loaders))
         .await;
-    media.respond(StatusCode::OK, &BatchResponse::Single(response))
+    media.respond_graphql(BatchResponse::Single(response))
 }
 
 /// Who sends the request and from where, for the request's data.
@@ -218,6 +233,8 @@ pub struct GetParams {
     operation_name: Option<String>,
     variables: Option<String>,
     extensions: Option<String>,
+    /// A trusted document's id, as `sha256:<hex>` or the bare hash.
+    document_id: Option<String>,
 }
 
 impl GetParams {
@@ -235,6 +252,9 @@ impl GetParams {
             request.extensions = serde_json::from_str(&raw)
                 .map_err(|e| format!("extensions are not a JSON object: {e}"))?;
         }
+        if let Some(id) = self.document_id {
+            file_document_id(&mut request, &id);
+        }
         Ok(request)
     }
 }
@@ -249,9 +269,32 @@ fn parse_post_body(content_type: &str, body: &[u8]) -> Result<BatchRequest, Reje
     let json = essence == "application/json"
         || (essence.starts_with("application/") && essence.ends_with("+json"));
     if json {
-        return serde_json::from_slice::<BatchRequest>(body).map_err(|e| {
-            Rejection::bad_request(format!("The body is not a GraphQL request: {e}"))
-        });
+        let not_graphql =
+            |e: serde_json::Error| Rejection::bad_request(format!("The body is not a GraphQL request: {e}"));
+        let value: serde_json::Value = serde_json::from_slice(body).map_err(not_graphql)?;
+        let parse_one = |value: serde_json::Value| -> Result<Request, Rejection> {
+            if !value.is_object() {
+                return Err(Rejection::bad_request("Each GraphQL request is a JSON object."));
+            }
+            let document_id = value
+                .get("documentId")
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_owned);
+            if value.get("query").is_some_and(|q| !q.is_string() && !q.is_null()) {
+                return Err(Rejection::bad_request("query must be a string."));
+            }
+            let mut request: Request = serde_json::from_value(value).map_err(not_graphql)?;
+            if let Some(id) = document_id {
+                file_document_id(&mut request, &id);
+            }
+            Ok(request)
+        };
+        return match value {
+            serde_json::Value::Array(items) => Ok(BatchRequest::Batch(
+                items.into_iter().map(parse_one).collect::<Result<_, _>>()?,
+            )),
+            other => Ok(BatchRequest::Single(parse_one(other)?)),
+        };
     }
     if essence == "application/graphql" {
         let query = std::str::from_utf8(body)
@@ -264,6 +307,16 @@ fn parse_post_body(content_type: &str, body: &[u8]) -> Result<BatchRequest, Reje
         status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
         message: "Send GraphQL requests as application/json.".into(),
     })
+}
+
+/// A trusted document's id (`documentId`, as graphql-codegen's clients send
+/// it) goes where persisted-query hashes are looked up.
+fn file_document_id(request: &mut Request, id: &str) {
+    let hash = id.strip_prefix("sha256:").unwrap_or(id);
+    let extension = serde_json::json!({ "version": 1, "sha256Hash": hash });
+    if let Ok(value) = async_graphql::Value::from_json(extension) {
+        request.extensions.insert("persistedQuery".into(), value);
+    }
 }
 
 /// The type of the operation the request would run, if the document parses
@@ -297,10 +350,7 @@ impl Rejection {
     }
 
     fn into_response(self, media: ResponseMedia) -> Response {
-        let mut error = ServerError::new(self.message, None);
-        let mut ext = async_graphql::ErrorExtensionValues::default();
-        ext.set("code", "BAD_REQUEST");
-        error.extensions = Some(ext);
+        let error = ErrorCode::BadRequest.error(self.message);
         let body = async_graphql::Response::from_errors(vec![error]);
         media.respond(self.status, &BatchResponse::Single(body))
     }
@@ -326,6 +376,36 @@ impl ResponseMedia {
         }
     }
 
+    /// The answer to an executed request. Over `application/graphql-response+json`
+    /// a request refused before execution (parse, validation, limits,
+    /// persisted documents) is a 400 with no `data` entry, as the
+    /// GraphQL-over-HTTP spec asks; plain `application/json` keeps 200.
+    fn respond_graphql(self, body: BatchResponse) -> Response {
+        let BatchResponse::Single(response) = &body else {
+            return self.respond(StatusCode::OK, &body);
+        };
+        let refused = response.data == async_graphql::Value::Null
+            && response
+                .errors
+                .first()
+                .and_then(code_of)
+                .is_some_and(ErrorCode::is_request_error);
+        match self {
+            Self::GraphqlResponseJson if refused => {
+                let errors = serde_json::json!({ "errors": response.errors });
+                let mut answer = (
+                    StatusCode::BAD_REQUEST,
+                    [(header::CONTENT_TYPE, GRAPHQL_RESPONSE_JSON)],
+                    errors.to_string(),
+                )
+                    .into_response();
+                copy_headers(&mut answer, &body);
+                answer
+            }
+            _ => self.respond(StatusCode::OK, &body),
+        }
+    }
+
     fn respond(self, status: StatusCode, body: &BatchResponse) -> Response {
         let content_type = match self {
             Self::Json => "application/json",
@@ -335,22 +415,26 @@ impl ResponseMedia {
             Ok(bytes) => {
                 let mut response =
                     (status, [(header::CONTENT_TYPE, content_type)], bytes).into_response();
-                // Headers set by resolvers, such as the session cookie.
-                let set_by_resolvers = match body {
-                    BatchResponse::Single(r) => vec![&r.http_headers],
-                    BatchResponse::Batch(rs) => rs.iter().map(|r| &r.http_headers).collect(),
-                };
-                for headers in set_by_resolvers {
-                    for (name, value) in headers {
-                        response.headers_mut().append(name.clone(), value.clone());
-                    }
-                }
+                copy_headers(&mut response, body);
                 response
             }
             Err(e) => {
                 tracing::error!(error = %e, "cannot serialize a GraphQL response");
                 StatusCode::INTERNAL_SERVER_ERROR.into_response()
             }
+        }
+    }
+}
+
+/// Headers set by resolvers, such as the session cookie.
+fn copy_headers(response: &mut Response, body: &BatchResponse) {
+    let set_by_resolvers = match body {
+        BatchResponse::Single(r) => vec![&r.http_headers],
+        BatchResponse::Batch(rs) => rs.iter().map(|r| &r.http_headers).collect(),
+    };
+    for headers in set_by_resolvers {
+        for (name, value) in headers {
+            response.headers_mut().append(name.clone(), value.clone());
         }
     }
 }

@@ -24,7 +24,7 @@ use crate::{
     graphql::node_id,
     graphql::{
         context::ContextExt,
-        pagination::{Page, PageArgs, page},
+        pagination::{Page, PageArgs, list_cost, page, page_cost},
     },
     ids::NodeType,
     projects::{
@@ -147,6 +147,7 @@ impl Organization {
     }
 
     /// Members in joining order.
+    #[graphql(complexity = "page_cost(first, child_complexity)")]
     async fn members(
         &self,
         ctx: &Context<'_>,
@@ -178,6 +179,7 @@ impl Organization {
     }
 
     /// Projects, newest first; active ones unless the filter asks for archived.
+    #[graphql(complexity = "page_cost(first, child_complexity)")]
     async fn projects(
         &self,
         ctx: &Context<'_>,
@@ -217,7 +219,10 @@ impl Organization {
     }
 
     /// Newest first; needs AUDIT_LOG_READ and a plan with AUDIT_LOG.
-    #[graphql(guard = "OrgPermission(self.role, Permission::AuditLogRead)")]
+    #[graphql(
+        guard = "OrgPermission(self.role, Permission::AuditLogRead)",
+        complexity = "page_cost(first, child_complexity)"
+    )]
     async fn audit_log(
         &self,
         ctx: &Context<'_>,
@@ -231,7 +236,10 @@ impl Organization {
     }
 
     /// Invitations, newest first; for those who may invite.
-    #[graphql(guard = "OrgPermission(self.role, Permission::MemberInvite)")]
+    #[graphql(
+        guard = "OrgPermission(self.role, Permission::MemberInvite)",
+        complexity = "list_cost(child_complexity)"
+    )]
     async fn invitations(
         &self,
         ctx: &Context<'_>,
