@@ -402,12 +402,20 @@ fn persisted_documents(env: &Env<'_>) -> Result<PersistedDocuments, ConfigError>
     let var = "PERSISTED_DOCUMENTS_MANIFEST";
     let manifest = match env.get(var) {
         None if mode == PersistedMode::Off => HashMap::new(),
-        None => return Err(env.bad(var, "required when PERSISTED_DOCUMENTS is allow or only".into())),
+        None => {
+            return Err(env.bad(
+                var,
+                "required when PERSISTED_DOCUMENTS is allow or only".into(),
+            ));
+        }
         Some(path) => {
             let text = std::fs::read_to_string(&path)
                 .map_err(|e| env.bad(var, format!("cannot read {path}: {e}")))?;
             let manifest: HashMap<String, String> = serde_json::from_str(&text).map_err(|e| {
-                env.bad(var, format!("{path} is not a JSON object of hash to document: {e}"))
+                env.bad(
+                    var,
+                    format!("{path} is not a JSON object of hash to document: {e}"),
+                )
             })?;
             for (hash, document) in &manifest {
                 if crate::crypto::sha256_hex(document.as_bytes()) != hash.to_ascii_lowercase() {

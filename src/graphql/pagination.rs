@@ -15,7 +15,9 @@ pub const MAX_PAGE: u64 = 100;
 /// The cost of a connection field: its selection once per item asked for,
 /// so a nested list multiplies instead of counting once.
 pub fn page_cost(first: Option<i32>, child_complexity: usize) -> usize {
-    let items = first.map_or(DEFAULT_PAGE, |n| u64::try_from(n).unwrap_or(0).min(MAX_PAGE));
+    let items = first.map_or(DEFAULT_PAGE, |n| {
+        u64::try_from(n).unwrap_or(0).min(MAX_PAGE)
+    });
     1usize.saturating_add((items as usize).saturating_mul(child_complexity))
 }
 

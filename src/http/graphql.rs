@@ -269,18 +269,24 @@ fn parse_post_body(content_type: &str, body: &[u8]) -> Result<BatchRequest, Reje
     let json = essence == "application/json"
         || (essence.starts_with("application/") && essence.ends_with("+json"));
     if json {
-        let not_graphql =
-            |e: serde_json::Error| Rejection::bad_request(format!("The body is not a GraphQL request: {e}"));
+        let not_graphql = |e: serde_json::Error| {
+            Rejection::bad_request(format!("The body is not a GraphQL request: {e}"))
+        };
         let value: serde_json::Value = serde_json::from_slice(body).map_err(not_graphql)?;
         let parse_one = |value: serde_json::Value| -> Result<Request, Rejection> {
             if !value.is_object() {
-                return Err(Rejection::bad_request("Each GraphQL request is a JSON object."));
+                return Err(Rejection::bad_request(
+                    "Each GraphQL request is a JSON object.",
+                ));
             }
             let document_id = value
                 .get("documentId")
                 .and_then(serde_json::Value::as_str)
                 .map(str::to_owned);
-            if value.get("query").is_some_and(|q| !q.is_string() && !q.is_null()) {
+            if value
+                .get("query")
+                .is_some_and(|q| !q.is_string() && !q.is_null())
+            {
                 return Err(Rejection::bad_request("query must be a string."));
             }
             let mut request: Request = serde_json::from_value(value).map_err(not_graphql)?;
@@ -349,10 +355,16 @@ impl Rejection {
         }
     }
 
+    /// Nothing ran, so the answer has `errors` and no `data` entry.
     fn into_response(self, media: ResponseMedia) -> Response {
         let error = ErrorCode::BadRequest.error(self.message);
-        let body = async_graphql::Response::from_errors(vec![error]);
-        media.respond(self.status, &BatchResponse::Single(body))
+        let body = serde_json::json!({ "errors": [error] }).to_string();
+        (
+            self.status,
+            [(header::CONTENT_TYPE, media.content_type())],
+            body,
+        )
+            .into_response()
     }
 }
 
@@ -384,18 +396,20 @@ impl ResponseMedia {
         let BatchResponse::Single(response) = &body else {
             return self.respond(StatusCode::OK, &body);
         };
-        let refused = response.data == async_graphql::Value::Null
-            && response
-                .errors
-                .first()
-                .and_then(code_of)
-                .is_some_and(ErrorCode::is_request_error);
+        let refused = match response.errors.first().and_then(code_of) {
+            Some(code) if response.data == async_graphql::Value::Null => code,
+            _ => return self.respond(StatusCode::OK, &body),
+        };
         match self {
-            Self::GraphqlResponseJson if refused => {
+            // Not a GraphQL request at all: 400 whatever the client accepts.
+            Self::Json if refused == ErrorCode::BadRequest => {
+                self.respond(StatusCode::BAD_REQUEST, &body)
+            }
+            Self::GraphqlResponseJson if refused.is_request_error() => {
                 let errors = serde_json::json!({ "errors": response.errors });
                 let mut answer = (
                     StatusCode::BAD_REQUEST,
-                    [(header::CONTENT_TYPE, GRAPHQL_RESPONSE_JSON)],
+                    [(header::CONTENT_TYPE, self.content_type())],
                     errors.to_string(),
                 )
                     .into_response();
@@ -406,11 +420,15 @@ impl ResponseMedia {
         }
     }
 
-    fn respond(self, status: StatusCode, body: &BatchResponse) -> Response {
-        let content_type = match self {
+    fn content_type(self) -> &'static str {
+        match self {
             Self::Json => "application/json",
             Self::GraphqlResponseJson => GRAPHQL_RESPONSE_JSON,
-        };
+        }
+    }
+
+    fn respond(self, status: StatusCode, body: &BatchResponse) -> Response {
+        let content_type = self.content_type();
         match serde_json::to_vec(body) {
             Ok(bytes) => {
                 let mut response =

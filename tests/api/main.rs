@@ -3,6 +3,7 @@
 mod support;
 
 mod accounts;
+mod admission;
 mod audit;
 mod billing;
 mod billing_order;
@@ -15,6 +16,7 @@ mod oauth;
 mod organizations;
 mod passwords;
 mod permissions;
+mod persisted;
 mod plans;
 mod projects;
 mod races;

@@ -113,7 +113,10 @@ mod tests {
     #[test]
     fn counts_tokens_as_the_grammar_does() {
         assert_eq!(count("{ a }"), 3);
-        assert_eq!(count("query Q($x: Int = -1.5e3) { a(x: $x) @skip(if: false) }"), 26);
+        assert_eq!(
+            count("query Q($x: Int = -1.5e3) { a(x: $x) @skip(if: false) }"),
+            26
+        );
         assert_eq!(count("{ a(s: \"x { y } \\\" z\") }"), 8);
         assert_eq!(count("{ a(s: \"\"\" { } \\\"\"\" \"\"\") }"), 8);
         assert_eq!(count("# { comment }\n{ ...F } fragment F on Q { a }"), 11);
@@ -122,16 +125,24 @@ mod tests {
 
     #[test]
     fn refuses_at_the_first_limit() {
-        let aliases: String = (0..10_000).map(|i| format!("a{i}: viewer {{ id }} ")).collect();
+        let aliases: String = (0..10_000)
+            .map(|i| format!("a{i}: viewer {{ id }} "))
+            .collect();
         let doc = format!("{{ {aliases} }}");
         assert_eq!(
             check(&doc, 15_000, 32),
             Err(TooBig::Tokens { limit: 15_000 })
         );
         let nested = format!("{}{}", "{a".repeat(100_000), "}".repeat(100_000));
-        assert_eq!(check(&nested, 1_000_000, 32), Err(TooBig::Nesting { limit: 32 }));
+        assert_eq!(
+            check(&nested, 1_000_000, 32),
+            Err(TooBig::Nesting { limit: 32 })
+        );
         let list = format!("{{ a(x: {}) }}", "[".repeat(1000));
-        assert_eq!(check(&list, 1_000_000, 32), Err(TooBig::Nesting { limit: 32 }));
+        assert_eq!(
+            check(&list, 1_000_000, 32),
+            Err(TooBig::Nesting { limit: 32 })
+        );
         assert!(check("{ \"unterminated", 10, 10).is_ok());
     }
 }

@@ -57,7 +57,9 @@ impl CostBudget {
     /// Takes `cost` from what is left; false (and nothing taken) when it does not fit.
     fn spend(&self, cost: usize) -> bool {
         self.0
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| left.checked_sub(cost))
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
+                left.checked_sub(cost)
+            })
             .is_ok()
     }
 }
@@ -135,8 +137,7 @@ fn stamp_all(state: &Mutex<State>, errors: &mut [ServerError]) {
 /// async-graphql's own execution errors carry no code: argument values it
 /// could not convert are the client's input; anything else is ours.
 fn execution_error_code(error: &ServerError) -> ErrorCode {
-    if error.message.starts_with("Failed to parse") || error.message.starts_with("Invalid value")
-    {
+    if error.message.starts_with("Failed to parse") || error.message.starts_with("Invalid value") {
         ErrorCode::BadUserInput
     } else {
         tracing::error!(message = %error.message, path = ?error.path, "execution error without a code");
@@ -234,16 +235,14 @@ impl Extension for AdmissionExtension {
         next: NextParseQuery<'_>,
     ) -> ServerResult<async_graphql::parser::types::ExecutableDocument> {
         let limits = &self.limits;
-        lexer::check(query, limits.max_tokens, limits.max_recursive_depth).map_err(
-            |too_big| match too_big {
-                lexer::TooBig::Tokens { limit } => ErrorCode::QueryTooComplex.error(format!(
-                    "The document has more than {limit} tokens."
-                )),
-                lexer::TooBig::Nesting { limit } => ErrorCode::QueryTooComplex.error(format!(
-                    "The document nests more than {limit} levels deep."
-                )),
-            },
-        )?;
+        lexer::check(query, limits.max_tokens, limits.max_recursive_depth).map_err(|too_big| {
+            match too_big {
+                lexer::TooBig::Tokens { limit } => ErrorCode::QueryTooComplex
+                    .error(format!("The document has more than {limit} tokens.")),
+                lexer::TooBig::Nesting { limit } => ErrorCode::QueryTooComplex
+                    .error(format!("The document nests more than {limit} levels deep.")),
+            }
+        })?;
         // Parsed here rather than by `next`: async-graphql's own parse step
         // follows every fragment spread to check recursion depth, which is
         // exponential in a fragment bomb and runs before any hook sees the
@@ -299,10 +298,18 @@ impl Extension for AdmissionExtension {
         }
         let shape = self.state().shape.clone();
         if shape.aliases > limits.max_aliases as u64 {
-            return Err(vec![self.too_complex("number of aliases", shape.aliases, limits.max_aliases)]);
+            return Err(vec![self.too_complex(
+                "number of aliases",
+                shape.aliases,
+                limits.max_aliases,
+            )]);
         }
         if result.depth > limits.max_depth {
-            return Err(vec![self.too_complex("depth", result.depth, limits.max_depth)]);
+            return Err(vec![self.too_complex(
+                "depth",
+                result.depth,
+                limits.max_depth,
+            )]);
         }
         if shape.max_directives > limits.max_directives {
             return Err(vec![self.too_complex(

@@ -22,8 +22,11 @@ use crate::{
 /// on this being shared or complete. Oldest registrations go first.
 pub struct ApqCache {
     capacity: usize,
-    entries: Mutex<(HashMap<String, Arc<str>>, VecDeque<String>)>,
+    entries: Mutex<Entries>,
 }
+
+/// Documents by hash, and their hashes in the order they were registered.
+type Entries = (HashMap<String, Arc<str>>, VecDeque<String>);
 
 impl ApqCache {
     pub fn new(capacity: usize) -> Self {
@@ -107,11 +110,14 @@ pub fn resolve(
                 trusted.manifest.get(&hash).map(|d| Arc::from(d.as_str()))
             }
         };
-        let known = known.or_else(|| (mode != PersistedMode::Only).then(|| apq.get(&hash)).flatten());
+        let known = known.or_else(|| {
+            (mode != PersistedMode::Only)
+                .then(|| apq.get(&hash))
+                .flatten()
+        });
         // Apollo's persisted-query link looks for this exact message.
-        let document = known.ok_or_else(|| {
-            ErrorCode::PersistedQueryNotFound.error("PersistedQueryNotFound")
-        })?;
+        let document = known
+            .ok_or_else(|| ErrorCode::PersistedQueryNotFound.error("PersistedQueryNotFound"))?;
         request.query = document.to_string();
         return Ok(None);
     }
@@ -120,9 +126,8 @@ pub fn resolve(
         return Err(ErrorCode::BadRequest.error("provided sha does not match query"));
     }
     if mode == PersistedMode::Only && !trusted.manifest.contains_key(&actual) {
-        return Err(ErrorCode::PersistedQueryNotAllowed.error(
-            "This server runs only its persisted documents; send one by its hash.",
-        ));
+        return Err(ErrorCode::PersistedQueryNotAllowed
+            .error("This server runs only its persisted documents; send one by its hash."));
     }
     Ok(hash.filter(|_| mode != PersistedMode::Only))
 }
@@ -181,7 +186,10 @@ mod tests {
         assert_eq!(again.query, doc);
         let mut lying = by_hash(&hash);
         lying.query = "{ plans { id } }".into();
-        assert_eq!(code(resolve(&mut lying, &off, &apq).unwrap_err()), "\"BAD_REQUEST\"");
+        assert_eq!(
+            code(resolve(&mut lying, &off, &apq).unwrap_err()),
+            "\"BAD_REQUEST\""
+        );
     }
 
     #[test]

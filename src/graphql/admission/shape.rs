@@ -149,7 +149,9 @@ mod tests {
 
     #[test]
     fn counts_fields_and_aliases_with_fragments_expanded() {
-        let s = shape("{ a: viewer { id ...U } } fragment U on User { b: name ...V ...V } fragment V on User { email }");
+        let s = shape(
+            "{ a: viewer { id ...U } } fragment U on User { b: name ...V ...V } fragment V on User { email }",
+        );
         assert_eq!(s.fields, 5);
         assert_eq!(s.aliases, 2);
         assert_eq!(s.max_directives, 0);
@@ -162,7 +164,9 @@ mod tests {
         let mut doc = String::from("query { ...F40 } fragment F0 on Query { __typename }\n");
         for level in 1..=40 {
             let below = level - 1;
-            doc.push_str(&format!("fragment F{level} on Query {{ ...F{below} ...F{below} }}\n"));
+            doc.push_str(&format!(
+                "fragment F{level} on Query {{ ...F{below} ...F{below} }}\n"
+            ));
         }
         let started = std::time::Instant::now();
         let s = shape(&doc);
