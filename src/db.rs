@@ -5,8 +5,8 @@ use std::{path::Path, time::Duration};
 
 use migrations::{Migrator, MigratorTrait};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, Statement,
-    Value,
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, QuerySelect,
+    Statement, Value,
 };
 
 use crate::config::Config;
@@ -180,4 +180,28 @@ pub fn contains_pattern(needle: &str) -> String {
     }
     escaped.push('%');
     escaped
+}
+
+/// Rows per value of `column` among those `query` selects, in one GROUP BY.
+pub async fn grouped_counts<E, C>(
+    conn: &impl ConnectionTrait,
+    query: sea_orm::Select<E>,
+    column: C,
+) -> Result<std::collections::HashMap<String, u64>, DbErr>
+where
+    E: sea_orm::EntityTrait,
+    C: sea_orm::ColumnTrait,
+{
+    let rows: Vec<(String, i64)> = query
+        .select_only()
+        .column(column)
+        .column_as(column.count(), "count")
+        .group_by(column)
+        .into_tuple()
+        .all(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, n)| (id, n.max(0) as u64))
+        .collect())
 }

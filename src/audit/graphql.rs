@@ -1,14 +1,19 @@
 //! The audit log as the schema shows it.
 
-use async_graphql::{Context, ID, Json, Object};
+use std::collections::HashMap;
+
+use async_graphql::{Context, ID, Json, Object, dataloader::Loader};
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult, QueryFilter,
+};
 
 use super::entity;
 use crate::{
-    Core,
     access::{Feature, Permission},
     auth::graphql::{User, load_user},
+    db::{GROUPS_PER_STATEMENT, grouped_counts, statement, top_per_group},
+    error::AppError,
     error::AppResult,
     graphql::context::ContextExt,
     graphql::node_id,
@@ -82,23 +87,98 @@ pub async fn audit_event_node(ctx: &Context<'_>, id: &str) -> AppResult<Option<A
     Ok(plan.has(Feature::AuditLog).then_some(AuditEvent(model)))
 }
 
-/// An organization's events, newest first.
+/// Pages of organizations' logs, newest first: one statement for every
+/// organization asking for the same page.
+pub struct AuditPageLoader(pub DatabaseConnection);
+
+impl Loader<(String, PageArgs)> for AuditPageLoader {
+    type Value = Vec<entity::Model>;
+    type Error = AppError;
+
+    async fn load(
+        &self,
+        keys: &[(String, PageArgs)],
+    ) -> Result<HashMap<(String, PageArgs), Self::Value>, Self::Error> {
+        let mut groups: HashMap<&PageArgs, Vec<String>> = HashMap::new();
+        for (org, args) in keys {
+            groups.entry(args).or_default().push(org.clone());
+        }
+        let mut out = HashMap::new();
+        for (args, orgs) in groups {
+            for chunk in orgs.chunks(GROUPS_PER_STATEMENT) {
+                let mut values: Vec<sea_orm::Value> = Vec::new();
+                let mut condition = String::new();
+                if let Some(after) = &args.after {
+                    values.push(after.clone().into());
+                    condition = " AND a.id < $1".to_owned();
+                }
+                let first_org = values.len() + 1;
+                values.extend(chunk.iter().map(|o| sea_orm::Value::from(o.clone())));
+                let limit = args.limit();
+                let sql = top_per_group(first_org, chunk.len(), |n| {
+                    format!(
+                        "SELECT a.* FROM audit_events a WHERE a.organization_id = ${n}{condition} \
+                         ORDER BY a.id DESC LIMIT {limit}"
+                    )
+                });
+                let rows = self
+                    .0
+                    .query_all_raw(statement(self.0.get_database_backend(), &sql, values))
+                    .await?;
+                let mut by_org: HashMap<String, Vec<entity::Model>> = HashMap::new();
+                for row in rows {
+                    let event = entity::Model::from_query_result(&row, "")?;
+                    by_org
+                        .entry(event.organization_id.clone())
+                        .or_default()
+                        .push(event);
+                }
+                for org in chunk {
+                    let mut events = by_org.remove(org).unwrap_or_default();
+                    events.sort_by(|a, b| b.id.cmp(&a.id));
+                    out.insert((org.clone(), args.clone()), events);
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// How many events each organization's log holds.
+pub struct AuditCountLoader(pub DatabaseConnection);
+
+impl Loader<String> for AuditCountLoader {
+    type Value = u64;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[String]) -> Result<HashMap<String, u64>, Self::Error> {
+        let query = entity::Entity::find()
+            .filter(entity::Column::OrganizationId.is_in(keys.iter().cloned()));
+        let counts = grouped_counts(&self.0, query, entity::Column::OrganizationId).await?;
+        Ok(keys
+            .iter()
+            .map(|k| (k.clone(), counts.get(k).copied().unwrap_or(0)))
+            .collect())
+    }
+}
+
+/// An organization's events, newest first, through the request's loaders.
 pub async fn log_page(
-    core: &Core,
+    ctx: &Context<'_>,
     organization_id: &str,
     args: &PageArgs,
 ) -> AppResult<Page<AuditEvent>> {
-    let base = entity::Entity::find().filter(entity::Column::OrganizationId.eq(organization_id));
-    let total = base.clone().count(&core.db).await?;
-    let mut query = base.order_by_desc(entity::Column::Id).limit(args.limit());
-    if let Some(after) = &args.after {
-        query = query.filter(entity::Column::Id.lt(after.as_str()));
-    }
-    let rows = query
-        .all(&core.db)
-        .await?
+    let loaders = ctx.loaders()?;
+    let (rows, total) = futures_util::try_join!(
+        loaders
+            .audit_pages
+            .load_one((organization_id.to_owned(), args.clone())),
+        loaders.audit_counts.load_one(organization_id.to_owned()),
+    )?;
+    let rows = rows
+        .unwrap_or_default()
         .into_iter()
         .map(|e| (e.id.clone(), AuditEvent(e)))
         .collect();
-    Ok(page(rows, args, total))
+    Ok(page(rows, args, total.unwrap_or(0)))
 }

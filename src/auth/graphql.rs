@@ -15,8 +15,8 @@ use crate::{
     },
     ids::NodeType,
     orgs::{
-        self,
         graphql::{Invitation, Organization},
+        invitations::InvitationStatus,
     },
 };
 
@@ -111,7 +111,13 @@ impl User {
         if !self.is_viewer(ctx) {
             return Ok(page(Vec::new(), &args, 0));
         }
-        let (rows, total) = orgs::service::list_for_user(ctx.core(), &self.model.id, &args).await?;
+        let key = (self.model.id.clone(), args.clone());
+        let (rows, total) = ctx
+            .loaders()?
+            .organization_pages
+            .load_one(key)
+            .await?
+            .unwrap_or_default();
         let mut nodes = Vec::with_capacity(rows.len());
         for (membership, model) in rows {
             nodes.push((
@@ -131,9 +137,19 @@ impl User {
         if !self.is_viewer(ctx) {
             return Ok(Vec::new());
         }
-        Ok(orgs::invitations::pending_for(ctx.core(), &self.model)
+        if self.model.email_verified_at.is_none() {
+            return Ok(Vec::new());
+        }
+        let sent = ctx
+            .loaders()?
+            .invitations_to_email
+            .load_one(self.model.email.clone())
             .await?
+            .unwrap_or_default();
+        let now = Utc::now();
+        Ok(sent
             .into_iter()
+            .filter(|i| InvitationStatus::of(i, now) == InvitationStatus::Pending)
             .map(Invitation)
             .collect())
     }
@@ -145,9 +161,16 @@ impl User {
             return Ok(Vec::new());
         };
         let core = ctx.core();
-        Ok(service::live_sessions(core, &self.model.id)
+        let all = ctx
+            .loaders()?
+            .sessions_of_user
+            .load_one(self.model.id.clone())
             .await?
+            .unwrap_or_default();
+        let now = Utc::now();
+        Ok(all
             .into_iter()
+            .filter(|s| session::is_live(s, &core.config, now))
             .map(|s| Session::new(s, &current, core.config.session_idle_timeout))
             .collect())
     }
@@ -158,8 +181,12 @@ impl User {
         if !self.is_viewer(ctx) {
             return Ok(Vec::new());
         }
-        Ok(service::linked_accounts(ctx.core(), &self.model.id)
+        Ok(ctx
+            .loaders()?
+            .accounts_of_user
+            .load_one(self.model.id.clone())
             .await?
+            .unwrap_or_default()
             .into_iter()
             .map(|a| LinkedAccount {
                 provider: a.provider,

@@ -4,7 +4,7 @@
 use chrono::{Duration as TimeDelta, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, ModelTrait,
-    QueryFilter, QueryOrder, sea_query::Expr,
+    QueryFilter, sea_query::Expr,
 };
 
 use super::{
@@ -212,22 +212,6 @@ pub async fn revoke_session(core: &Core, viewer: &Viewer, id: &str) -> AppResult
         return Err(AppError::NotFound("Session"));
     }
     Ok(true)
-}
-
-/// The user's live sessions, newest first.
-pub async fn live_sessions(core: &Core, user_id: &str) -> AppResult<Vec<session::Model>> {
-    let now = Utc::now();
-    let all = session::Entity::find()
-        .filter(session::Column::UserId.eq(user_id))
-        .filter(session::Column::RevokedAt.is_null())
-        .filter(session::Column::ExpiresAt.gt(now))
-        .order_by_desc(session::Column::CreatedAt)
-        .all(&core.db)
-        .await?;
-    Ok(all
-        .into_iter()
-        .filter(|s| sessions::is_live(s, &core.config, now))
-        .collect())
 }
 
 pub async fn update_profile(
@@ -499,14 +483,6 @@ pub async fn reset_password(
         .clear(&format!("signin:account:{}", user.email))
         .await?;
     Ok(SignedIn::new(user, session))
-}
-
-pub async fn linked_accounts(core: &Core, user_id: &str) -> AppResult<Vec<oauth_account::Model>> {
-    Ok(oauth_account::Entity::find()
-        .filter(oauth_account::Column::UserId.eq(user_id))
-        .order_by_asc(oauth_account::Column::CreatedAt)
-        .all(&core.db)
-        .await?)
 }
 
 /// Unlinks a provider, unless it is the last way left to sign in.

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QuerySelect, sea_query::OnConflict,
+    sea_query::OnConflict,
 };
 use serde_json::json;
 
@@ -15,6 +15,7 @@ use crate::{
     Core,
     access::Feature,
     audit::{self, Actor, Event},
+    db::grouped_counts,
     error::{AppError, AppResult},
     orgs::entity::{invitation, membership},
     projects::entity::project,
@@ -143,36 +144,13 @@ pub async fn ensure_member_capacity(
     check_limit("members", plan.max_members, used)
 }
 
-async fn grouped_counts<E, C>(
-    conn: &impl ConnectionTrait,
-    query: sea_orm::Select<E>,
-    column: C,
-) -> AppResult<HashMap<String, u64>>
-where
-    E: EntityTrait,
-    C: ColumnTrait,
-{
-    let rows: Vec<(String, i64)> = query
-        .select_only()
-        .column(column)
-        .column_as(column.count(), "count")
-        .group_by(column)
-        .into_tuple()
-        .all(conn)
-        .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(id, n)| (id, n.max(0) as u64))
-        .collect())
-}
-
 pub async fn member_counts(
     conn: &impl ConnectionTrait,
     organization_ids: &[String],
 ) -> AppResult<HashMap<String, u64>> {
     let query = membership::Entity::find()
         .filter(membership::Column::OrganizationId.is_in(organization_ids.iter().cloned()));
-    grouped_counts(conn, query, membership::Column::OrganizationId).await
+    Ok(grouped_counts(conn, query, membership::Column::OrganizationId).await?)
 }
 
 pub async fn pending_invitation_counts(
@@ -183,7 +161,7 @@ pub async fn pending_invitation_counts(
         .filter(invitation::Column::OrganizationId.is_in(organization_ids.iter().cloned()))
         .filter(invitation::Column::Status.eq("PENDING"))
         .filter(invitation::Column::ExpiresAt.gt(Utc::now()));
-    grouped_counts(conn, query, invitation::Column::OrganizationId).await
+    Ok(grouped_counts(conn, query, invitation::Column::OrganizationId).await?)
 }
 
 /// Gives an organization a plan by hand, until a time or for good.

@@ -167,6 +167,21 @@ pub async fn current(
         .remove(organization_id))
 }
 
+/// Organizations' current subscriptions, batched.
+pub struct SubscriptionLoader(pub sea_orm::DatabaseConnection);
+
+impl async_graphql::dataloader::Loader<String> for SubscriptionLoader {
+    type Value = subscription::Model;
+    type Error = AppError;
+
+    async fn load(
+        &self,
+        keys: &[String],
+    ) -> Result<std::collections::HashMap<String, Self::Value>, Self::Error> {
+        by_organization(&self.0, keys).await
+    }
+}
+
 /// What happened when a snapshot was offered.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Applied {

@@ -7,17 +7,25 @@ use std::{collections::HashMap, marker::PhantomData, sync::Arc};
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, Iterable, ModelTrait,
-    PrimaryKeyToColumn, QueryFilter,
+    PrimaryKeyToColumn, QueryFilter, QueryOrder,
 };
 
 use crate::{
-    Core, audit,
-    auth::entity::{session, user},
+    Core,
+    audit::{
+        self,
+        graphql::{AuditCountLoader, AuditPageLoader},
+    },
+    auth::entity::{oauth_account, session, user},
+    billing::subscriptions::SubscriptionLoader,
     db::{placeholders, statement},
     error::AppError,
     orgs::{
         entity::{invitation, membership, organization},
-        loaders::{MemberCountLoader, MemberPageLoader, PendingInvitationCountLoader, PlanLoader},
+        loaders::{
+            MemberCountLoader, MemberPageLoader, OrganizationPageLoader,
+            PendingInvitationCountLoader, PlanLoader,
+        },
     },
     projects::{
         entity::project,
@@ -41,6 +49,19 @@ pub struct Loaders {
     pub audit_rows: Cached<RowsById<audit::entity::Entity>>,
     pub session_rows: Cached<RowsById<session::Entity>>,
     pub shares_organization: Cached<SharesOrganizationLoader>,
+    /// By user id.
+    pub sessions_of_user: Cached<RowsByColumn<session::Entity>>,
+    /// By user id.
+    pub accounts_of_user: Cached<RowsByColumn<oauth_account::Entity>>,
+    /// By organization id.
+    pub invitations_of_org: Cached<RowsByColumn<invitation::Entity>>,
+    /// By invited email.
+    pub invitations_to_email: Cached<RowsByColumn<invitation::Entity>>,
+    /// Keyed by (user id, page): the viewer's organizations.
+    pub organization_pages: Cached<OrganizationPageLoader>,
+    pub subscriptions: Cached<SubscriptionLoader>,
+    pub audit_pages: Cached<AuditPageLoader>,
+    pub audit_counts: Cached<AuditCountLoader>,
     /// Keyed by (user id, organization id): the per-request membership cache
     /// that guards read, so each membership is loaded at most once.
     pub memberships: Cached<MembershipLoader>,
@@ -64,6 +85,17 @@ impl Loaders {
             audit_rows: cached(RowsById::new(db.clone())),
             session_rows: cached(RowsById::new(db.clone())),
             shares_organization: cached(SharesOrganizationLoader(db.clone())),
+            sessions_of_user: cached(RowsByColumn::new(db.clone(), session::Column::UserId)),
+            accounts_of_user: cached(RowsByColumn::new(db.clone(), oauth_account::Column::UserId)),
+            invitations_of_org: cached(RowsByColumn::new(
+                db.clone(),
+                invitation::Column::OrganizationId,
+            )),
+            invitations_to_email: cached(RowsByColumn::new(db.clone(), invitation::Column::Email)),
+            organization_pages: cached(OrganizationPageLoader(core.clone())),
+            subscriptions: cached(SubscriptionLoader(db.clone())),
+            audit_pages: cached(AuditPageLoader(db.clone())),
+            audit_counts: cached(AuditCountLoader(db.clone())),
             memberships: cached(MembershipLoader(db.clone())),
             member_pages: cached(MemberPageLoader(core.clone())),
             member_counts: cached(MemberCountLoader(core.clone())),
@@ -108,6 +140,41 @@ where
                 _ => None,
             })
             .collect())
+    }
+}
+
+/// Rows of one table by the value of one column, newest first (ids are
+/// UUIDv7, so id order is creation order): every "list of X of this parent"
+/// that is not paged.
+pub struct RowsByColumn<E: EntityTrait>(DatabaseConnection, E::Column);
+
+impl<E: EntityTrait> RowsByColumn<E> {
+    pub fn new(db: DatabaseConnection, column: E::Column) -> Self {
+        Self(db, column)
+    }
+}
+
+impl<E> Loader<String> for RowsByColumn<E>
+where
+    E: EntityTrait,
+    E::Model: Clone + Send + Sync,
+    E::Column: Send + Sync,
+{
+    type Value = Vec<E::Model>;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[String]) -> Result<HashMap<String, Self::Value>, Self::Error> {
+        let mut query = E::find().filter(self.1.is_in(keys.iter().cloned()));
+        if let Some(key) = E::PrimaryKey::iter().next() {
+            query = query.order_by_desc(key.into_column());
+        }
+        let mut out: HashMap<String, Self::Value> = HashMap::new();
+        for row in query.all(&self.0).await? {
+            if let sea_orm::Value::String(Some(parent)) = row.get(self.1) {
+                out.entry(parent.to_string()).or_default().push(row);
+            }
+        }
+        Ok(out)
     }
 }
 

@@ -211,11 +211,12 @@ impl Organization {
     /// The Stripe subscription, for those who may read billing.
     #[graphql(guard = "OrgPermission(self.role, Permission::BillingRead)")]
     async fn subscription(&self, ctx: &Context<'_>) -> AppResult<Option<BillingSubscription>> {
-        Ok(
-            crate::billing::subscriptions::current(&ctx.core().db, &self.model.id)
-                .await?
-                .map(BillingSubscription),
-        )
+        Ok(ctx
+            .loaders()?
+            .subscriptions
+            .load_one(self.model.id.clone())
+            .await?
+            .map(BillingSubscription))
     }
 
     /// Newest first; needs AUDIT_LOG_READ and a plan with AUDIT_LOG.
@@ -232,7 +233,7 @@ impl Organization {
         let plan = plan_for(ctx, &self.model.id).await?;
         require_feature(&plan, Feature::AuditLog)?;
         let args = PageArgs::parse(first, after)?;
-        audit_log_page(ctx.core(), &self.model.id, &args).await
+        audit_log_page(ctx, &self.model.id, &args).await
     }
 
     /// Invitations, newest first; for those who may invite.
@@ -245,9 +246,16 @@ impl Organization {
         ctx: &Context<'_>,
         status: Option<InvitationStatus>,
     ) -> AppResult<Vec<Invitation>> {
-        Ok(invitations::list(ctx.core(), &self.model.id, status)
+        let all = ctx
+            .loaders()?
+            .invitations_of_org
+            .load_one(self.model.id.clone())
             .await?
+            .unwrap_or_default();
+        let now = Utc::now();
+        Ok(all
             .into_iter()
+            .filter(|i| status.is_none_or(|s| InvitationStatus::of(i, now) == s))
             .map(Invitation)
             .collect())
     }

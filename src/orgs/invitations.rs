@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, sea_query::Expr,
+    sea_query::Expr,
 };
 use serde_json::json;
 
@@ -278,29 +278,6 @@ pub async fn revoke(core: &Core, actor: &Actor, id: &str) -> AppResult<invitatio
     Ok(inv)
 }
 
-/// An organization's invitations, newest first, optionally of one status.
-pub async fn list(
-    core: &Core,
-    organization_id: &str,
-    status: Option<InvitationStatus>,
-) -> AppResult<Vec<invitation::Model>> {
-    let now = Utc::now();
-    let mut query = invitation::Entity::find()
-        .filter(invitation::Column::OrganizationId.eq(organization_id))
-        .order_by_desc(invitation::Column::Id);
-    query = match status {
-        None => query,
-        Some(InvitationStatus::Pending) => query
-            .filter(invitation::Column::Status.eq("PENDING"))
-            .filter(invitation::Column::ExpiresAt.gt(now)),
-        Some(InvitationStatus::Expired) => query
-            .filter(invitation::Column::Status.eq("PENDING"))
-            .filter(invitation::Column::ExpiresAt.lte(now)),
-        Some(other) => query.filter(invitation::Column::Status.eq(other.as_str())),
-    };
-    Ok(query.all(&core.db).await?)
-}
-
 /// What a link points at, for anyone holding it.
 pub async fn preview(
     core: &Core,
@@ -452,18 +429,4 @@ pub async fn join_at_sign_up(
     actor: &Actor,
 ) -> AppResult<membership::Model> {
     join(conn, core, inv, user, actor).await
-}
-
-/// Pending invitations to the user's verified email.
-pub async fn pending_for(core: &Core, user: &user::Model) -> AppResult<Vec<invitation::Model>> {
-    if user.email_verified_at.is_none() {
-        return Ok(Vec::new());
-    }
-    Ok(invitation::Entity::find()
-        .filter(invitation::Column::Email.eq(&user.email))
-        .filter(invitation::Column::Status.eq("PENDING"))
-        .filter(invitation::Column::ExpiresAt.gt(Utc::now()))
-        .order_by_desc(invitation::Column::Id)
-        .all(&core.db)
-        .await?)
 }

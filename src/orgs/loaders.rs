@@ -6,7 +6,7 @@ use std::{collections::HashMap, sync::Arc};
 use async_graphql::dataloader::Loader;
 use sea_orm::{ConnectionTrait, FromQueryResult};
 
-use super::entity::membership;
+use super::entity::{membership, organization};
 use crate::{
     Core,
     auth::entity::user,
@@ -78,6 +78,30 @@ impl Loader<(String, PageArgs)> for MemberPageLoader {
                 let rows = by_org.remove(&org).unwrap_or_default();
                 out.insert((org, args.clone()), rows);
             }
+        }
+        Ok(out)
+    }
+}
+
+/// The organizations a user belongs to, a page at a time, with the count.
+/// Only the viewer's are ever listed, so keys share one user; the cache
+/// makes every repetition of the same page in a document free.
+pub struct OrganizationPageLoader(pub Arc<Core>);
+
+pub type OrganizationRows = (Vec<(membership::Model, organization::Model)>, u64);
+
+impl Loader<(String, PageArgs)> for OrganizationPageLoader {
+    type Value = OrganizationRows;
+    type Error = AppError;
+
+    async fn load(
+        &self,
+        keys: &[(String, PageArgs)],
+    ) -> Result<HashMap<(String, PageArgs), Self::Value>, Self::Error> {
+        let mut out = HashMap::new();
+        for (user, args) in keys {
+            let page = super::service::list_for_user(&self.0, user, args).await?;
+            out.insert((user.clone(), args.clone()), page);
         }
         Ok(out)
     }

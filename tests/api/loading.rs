@@ -175,3 +175,95 @@ async fn the_dashboard_costs_the_same_for_one_organization_and_for_twenty() {
     let (again, _) = dashboard_cost(&large, &viewer).await;
     assert_eq!(again, large_cost);
 }
+
+/// Every nested list a document can repeat per parent, several levels deep.
+const NESTED: &str = r"query Nested {
+  viewer {
+    id
+    sessions { id }
+    linkedAccounts { provider }
+    pendingInvitations { id }
+    organizations(first: 20) { edges { node {
+      id
+      subscription { status }
+      invitations { id email invitedBy { id name } organization { id } }
+      members(first: 5) { edges { node {
+        id
+        organization { id name }
+        user { id sessions { id } organizations(first: 3) { edges { node {
+          id name
+          members(first: 2) { edges { node { id role } } }
+          projects(first: 2) { totalCount edges { node { id name } } }
+        } } } }
+      } } }
+      projects(first: 3) { edges { node { id organization { id } createdBy { id name } } } }
+    } } }
+  }
+}";
+
+/// A viewer in `orgs` team organizations (plus the personal one) with
+/// members and projects, and a pending invitation in the first team.
+async fn nested_cost(orgs: usize, projects: usize, members: usize) -> (u64, serde_json::Value) {
+    let app = TestApp::spawn_with(quiet()).await;
+    let viewer = app
+        .sign_up(&format!("nested{orgs}@example.com"), "Nested")
+        .await;
+    populate(&app, &viewer, orgs, projects, members).await;
+    let first = viewer
+        .client
+        .gql(
+            "{ viewer { organizations(first: 2) { edges { node { id } } } } }",
+            json!({}),
+        )
+        .await
+        .data()["viewer"]["organizations"]["edges"][1]["node"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // The first team, on a plan without a member limit, takes an invitation.
+    app.grant("team-0", "team");
+    // Straight through the API: the quiet server sends no mail to wait for.
+    viewer
+        .client
+        .gql(
+            "mutation($input: InviteMemberInput!) { inviteMember(input: $input) { id } }",
+            json!({ "input": { "organizationId": first, "email": "invitee@example.com", "role": "MEMBER" } }),
+        )
+        .await
+        .data();
+    let before = statements(&app).await;
+    let res = viewer.client.gql(NESTED, json!({})).await;
+    let data = res.data().clone();
+    (statements(&app).await - before, data)
+}
+
+#[tokio::test]
+async fn a_deeply_nested_document_costs_the_same_statements_whatever_the_data() {
+    let (small, data) = nested_cost(2, 3, 3).await;
+    assert_eq!(
+        data["viewer"]["organizations"]["edges"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    let (large, data) = nested_cost(19, 20, 10).await;
+    let orgs = data["viewer"]["organizations"]["edges"].as_array().unwrap();
+    assert_eq!(orgs.len(), 20);
+    let team = &orgs[1]["node"];
+    assert_eq!(team["invitations"].as_array().unwrap().len(), 1);
+    assert_eq!(team["members"]["edges"].as_array().unwrap().len(), 5);
+    let member = &team["members"]["edges"][0]["node"];
+    assert_eq!(
+        member["user"]["organizations"]["edges"][1]["node"]["members"]["edges"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(
+        small, large,
+        "statements: {small} with 3 organizations, {large} with 20"
+    );
+    assert!(large <= 30, "{large} statements for the nested document");
+}
