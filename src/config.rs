@@ -98,6 +98,9 @@ pub struct Config {
     pub public_url: String,
     pub app_url: String,
     pub cors_origins: Vec<String>,
+    /// Request headers browsers may send cross-origin: the defaults and
+    /// `CORS_ALLOWED_HEADERS`, lower-case, each once.
+    pub cors_allowed_headers: Vec<http::HeaderName>,
     pub log_format: LogFormat,
     pub log_level: String,
     pub max_body_bytes: usize,
@@ -156,6 +159,24 @@ pub struct ConfigError {
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/groundwork.db?mode=rwc";
 
+/// Request headers every allowed origin may send: the API's own, W3C trace
+/// context and Sentry tracing, and what Apollo Client and Apollo's CSRF
+/// prevention send, so common frontends work without configuration.
+pub const DEFAULT_CORS_ALLOWED_HEADERS: [&str; 12] = [
+    "content-type",
+    "authorization",
+    "accept",
+    "x-request-id",
+    "traceparent",
+    "tracestate",
+    "baggage",
+    "sentry-trace",
+    "apollographql-client-name",
+    "apollographql-client-version",
+    "apollo-require-preflight",
+    "x-apollo-operation-name",
+];
+
 impl Config {
     /// Reads the process environment, after loading `.env` if there is one
     /// (variables already set win over the file).
@@ -213,6 +234,8 @@ impl Config {
             let origin = check_origin(origin).map_err(|p| env.bad("CORS_ORIGINS", p))?;
             cors_origins.push(origin);
         }
+        let cors_allowed_headers = cors_allowed_headers(env.get("CORS_ALLOWED_HEADERS"))
+            .map_err(|p| env.bad("CORS_ALLOWED_HEADERS", p))?;
 
         let log_format = match env.get("LOG_FORMAT").as_deref() {
             None => {
@@ -332,6 +355,7 @@ impl Config {
             public_url,
             app_url,
             cors_origins,
+            cors_allowed_headers,
             log_format,
             log_level: env.get("RUST_LOG").unwrap_or_else(|| "info".to_owned()),
             max_body_bytes: env.parse_positive("MAX_BODY_BYTES", 1024 * 1024)?,
@@ -440,6 +464,29 @@ fn check_origin(raw: &str) -> Result<String, String> {
         return Err(format!("an origin has no path or query, got {raw:?}"));
     }
     Ok(url.origin().ascii_serialization())
+}
+
+/// The default headers followed by the comma-separated `extra` ones.
+fn cors_allowed_headers(extra: Option<String>) -> Result<Vec<http::HeaderName>, String> {
+    let extra = extra.unwrap_or_default();
+    let mut names: Vec<http::HeaderName> = Vec::new();
+    let listed = DEFAULT_CORS_ALLOWED_HEADERS
+        .into_iter()
+        .chain(extra.split(','))
+        .map(str::trim)
+        .filter(|n| !n.is_empty());
+    for name in listed {
+        if name == "*" {
+            // Browsers take `*` literally on requests with credentials.
+            return Err("a wildcard cannot be used with credentials; name each header".into());
+        }
+        let header = http::HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| format!("{name:?} is not a header name"))?;
+        if !names.contains(&header) {
+            names.push(header);
+        }
+    }
+    Ok(names)
 }
 
 /// The origin (scheme://host[:port]) of a URL already checked by `check_http_url`.

@@ -46,6 +46,8 @@ fn bad_values_name_their_variable() {
         ("APP_ENV", "staging"),
         ("APP_URL", "ftp://example.com"),
         ("CORS_ORIGINS", "https://a.example/path"),
+        ("CORS_ALLOWED_HEADERS", "x-ok, bad header"),
+        ("CORS_ALLOWED_HEADERS", "x-ok,*"),
         ("LOG_FORMAT", "xml"),
         ("GRAPHQL_MAX_DEPTH", "0"),
         ("GRAPHQL_MAX_DEPTH", "ten"),
@@ -116,6 +118,21 @@ fn origins_are_normalized() {
         c.cors_origins,
         vec!["https://a.example", "http://localhost:5173"]
     );
+}
+
+#[test]
+fn cors_headers_add_to_the_defaults() {
+    let c = load(&[]).unwrap();
+    let names: Vec<&str> = c.cors_allowed_headers.iter().map(|h| h.as_str()).collect();
+    assert_eq!(names, DEFAULT_CORS_ALLOWED_HEADERS);
+    let c = load(&[(
+        "CORS_ALLOWED_HEADERS",
+        " X-Tenant ,,content-type, x-client-build",
+    )])
+    .unwrap();
+    let names: Vec<&str> = c.cors_allowed_headers.iter().map(|h| h.as_str()).collect();
+    assert_eq!(names[..12], DEFAULT_CORS_ALLOWED_HEADERS);
+    assert_eq!(names[12..], ["x-tenant", "x-client-build"]);
 }
 
 #[test]

@@ -98,7 +98,8 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Browsers may call the API with credentials from the frontend's origin and
-/// from each configured one; everything else gets no CORS headers.
+/// from each configured one; everything else gets no CORS headers. Scripts
+/// may read the request id, so a frontend can show it next to an error.
 fn cors(config: &crate::config::Config) -> CorsLayer {
     let mut origins: Vec<HeaderValue> = config
         .cors_origins
@@ -111,7 +112,8 @@ fn cors(config: &crate::config::Config) -> CorsLayer {
     CorsLayer::new()
         .allow_origin(AllowOrigin::list(origins))
         .allow_methods([Method::GET, Method::POST])
-        .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION, header::ACCEPT])
+        .allow_headers(config.cors_allowed_headers.clone())
+        .expose_headers([HeaderName::from_static(REQUEST_ID_HEADER)])
         .allow_credentials(true)
         .max_age(Duration::from_secs(600))
 }

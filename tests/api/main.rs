@@ -6,6 +6,7 @@ mod accounts;
 mod audit;
 mod billing;
 mod billing_order;
+mod cors;
 mod foundation;
 mod invitations;
 mod isolation;
