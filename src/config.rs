@@ -106,6 +106,8 @@ pub struct Config {
     pub max_body_bytes: usize,
     pub shutdown_grace: Duration,
     pub graphql: GraphqlLimits,
+    /// How long a WebSocket may stay open without `connection_init`.
+    pub ws_connection_init_timeout: Duration,
     /// Signs short-lived cookies (OAuth state). Random per process in
     /// development when unset; required in production.
     pub secret_key: Secret,
@@ -361,6 +363,7 @@ impl Config {
             max_body_bytes: env.parse_positive("MAX_BODY_BYTES", 1024 * 1024)?,
             shutdown_grace: Duration::from_secs(env.parse("SHUTDOWN_GRACE_SECONDS", 30)?),
             graphql,
+            ws_connection_init_timeout: env.duration("WS_CONNECTION_INIT_TIMEOUT", "10s")?,
         })
     }
 

@@ -48,6 +48,8 @@ fn bad_values_name_their_variable() {
         ("CORS_ORIGINS", "https://a.example/path"),
         ("CORS_ALLOWED_HEADERS", "x-ok, bad header"),
         ("CORS_ALLOWED_HEADERS", "x-ok,*"),
+        ("WS_CONNECTION_INIT_TIMEOUT", "0s"),
+        ("WS_CONNECTION_INIT_TIMEOUT", "soon"),
         ("LOG_FORMAT", "xml"),
         ("GRAPHQL_MAX_DEPTH", "0"),
         ("GRAPHQL_MAX_DEPTH", "ten"),
@@ -133,6 +135,16 @@ fn cors_headers_add_to_the_defaults() {
     let names: Vec<&str> = c.cors_allowed_headers.iter().map(|h| h.as_str()).collect();
     assert_eq!(names[..12], DEFAULT_CORS_ALLOWED_HEADERS);
     assert_eq!(names[12..], ["x-tenant", "x-client-build"]);
+}
+
+#[test]
+fn the_websocket_init_timeout_is_a_duration() {
+    assert_eq!(
+        load(&[]).unwrap().ws_connection_init_timeout,
+        Duration::from_secs(10)
+    );
+    let c = load(&[("WS_CONNECTION_INIT_TIMEOUT", "1500ms")]).unwrap();
+    assert_eq!(c.ws_connection_init_timeout, Duration::from_millis(1500));
 }
 
 #[test]

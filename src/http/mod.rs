@@ -2,6 +2,7 @@
 
 mod graphql;
 mod health;
+mod websocket;
 
 use std::time::Duration;
 
@@ -62,7 +63,7 @@ pub fn router(state: AppState) -> Router {
     let config = state.config.clone();
     let mut routes = Router::new()
         .route("/graphql", get(graphql::get).post(graphql::post))
-        .route("/graphql/ws", get(graphql::websocket))
+        .route("/graphql/ws", get(websocket::websocket))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route(

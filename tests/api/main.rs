@@ -20,3 +20,4 @@ mod projects;
 mod races;
 mod subscriptions;
 mod throttling;
+mod websocket;
