@@ -1,4 +1,4 @@
-//! The GraphQL endpoints: POST and GET `/graphql`, and GraphiQL.
+//! The GraphQL endpoints: POST and GET `/graphql`.
 //!
 //! The request is parsed here rather than by async-graphql-axum's extractor
 //! so the content type, the batch size and the operation type over GET are
@@ -6,13 +6,12 @@
 
 use async_graphql::{
     BatchRequest, BatchResponse, Request, ServerError,
-    http::GraphiQLSource,
     parser::types::{DocumentOperations, OperationType},
 };
 use axum::{
     extract::{Query, State},
     http::{HeaderMap, HeaderValue, StatusCode, header},
-    response::{Html, IntoResponse, Response},
+    response::{IntoResponse, Response},
 };
 
 use super::request_meta;
@@ -136,17 +135,6 @@ fn internal_error(error: AppError, media: ResponseMedia) -> Response {
     media.respond(
         StatusCode::INTERNAL_SERVER_ERROR,
         &BatchResponse::Single(body),
-    )
-}
-
-pub async fn graphiql() -> impl IntoResponse {
-    Html(
-        GraphiQLSource::build()
-            .endpoint("/graphql")
-            .subscription_endpoint("/graphql/ws")
-            .title("Groundwork GraphiQL")
-            .credentials(async_graphql::http::Credentials::SameOrigin)
-            .finish(),
     )
 }
 

@@ -1,5 +1,6 @@
 //! The HTTP surface: routes and the middleware every request passes through.
 
+mod graphiql;
 mod graphql;
 mod health;
 mod websocket;
@@ -75,7 +76,7 @@ pub fn router(state: AppState) -> Router {
         routes = routes.route("/metrics", get(health::metrics));
     }
     if config.graphql.graphiql {
-        routes = routes.route("/graphiql", get(graphql::graphiql));
+        routes = routes.merge(graphiql::routes());
     }
 
     let request_id = HeaderName::from_static(REQUEST_ID_HEADER);

@@ -8,6 +8,7 @@ mod billing;
 mod billing_order;
 mod cors;
 mod foundation;
+mod graphiql;
 mod invitations;
 mod isolation;
 mod loading;
