@@ -5,6 +5,7 @@ WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY migrations ./migrations
 COPY src ./src
+COPY assets ./assets
 COPY tests ./tests
 COPY benches ./benches
 COPY schema.graphql ./

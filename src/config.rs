@@ -6,6 +6,13 @@
 
 use std::{collections::HashMap, fmt, net::SocketAddr, time::Duration};
 
+mod env;
+mod oauth;
+
+use env::Env;
+pub use env::parse_duration;
+use oauth::oauth_providers;
+
 /// A secret value: usable by the code that needs it, never printed.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Secret(String);
@@ -126,11 +133,16 @@ pub struct Config {
     pub public_url: String,
     pub app_url: String,
     pub cors_origins: Vec<String>,
+    /// Request headers browsers may send cross-origin: the defaults and
+    /// `CORS_ALLOWED_HEADERS`, lower-case, each once.
+    pub cors_allowed_headers: Vec<http::HeaderName>,
     pub log_format: LogFormat,
     pub log_level: String,
     pub max_body_bytes: usize,
     pub shutdown_grace: Duration,
     pub graphql: GraphqlLimits,
+    /// How long a WebSocket may stay open without `connection_init`.
+    pub ws_connection_init_timeout: Duration,
     /// Signs short-lived cookies (OAuth state). Random per process in
     /// development when unset; required in production.
     pub secret_key: Secret,
@@ -183,6 +195,24 @@ pub struct ConfigError {
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/groundwork.db?mode=rwc";
+
+/// Request headers every allowed origin may send: the API's own, W3C trace
+/// context and Sentry tracing, and what Apollo Client and Apollo's CSRF
+/// prevention send, so common frontends work without configuration.
+pub const DEFAULT_CORS_ALLOWED_HEADERS: [&str; 12] = [
+    "content-type",
+    "authorization",
+    "accept",
+    "x-request-id",
+    "traceparent",
+    "tracestate",
+    "baggage",
+    "sentry-trace",
+    "apollographql-client-name",
+    "apollographql-client-version",
+    "apollo-require-preflight",
+    "x-apollo-operation-name",
+];
 
 impl Config {
     /// Reads the process environment, after loading `.env` if there is one
@@ -241,6 +271,8 @@ impl Config {
             let origin = check_origin(origin).map_err(|p| env.bad("CORS_ORIGINS", p))?;
             cors_origins.push(origin);
         }
+        let cors_allowed_headers = cors_allowed_headers(env.get("CORS_ALLOWED_HEADERS"))
+            .map_err(|p| env.bad("CORS_ALLOWED_HEADERS", p))?;
 
         let log_format = match env.get("LOG_FORMAT").as_deref() {
             None => {
@@ -366,11 +398,13 @@ impl Config {
             public_url,
             app_url,
             cors_origins,
+            cors_allowed_headers,
             log_format,
             log_level: env.get("RUST_LOG").unwrap_or_else(|| "info".to_owned()),
             max_body_bytes: env.parse_positive("MAX_BODY_BYTES", 1024 * 1024)?,
             shutdown_grace: Duration::from_secs(env.parse("SHUTDOWN_GRACE_SECONDS", 30)?),
             graphql,
+            ws_connection_init_timeout: env.duration("WS_CONNECTION_INIT_TIMEOUT", "10s")?,
         })
     }
 
@@ -437,110 +471,6 @@ fn persisted_documents(env: &Env<'_>) -> Result<PersistedDocuments, ConfigError>
     })
 }
 
-struct Env<'a>(&'a HashMap<String, String>);
-
-impl Env<'_> {
-    /// The variable's value, with an empty value treated as unset.
-    fn get(&self, name: &str) -> Option<String> {
-        self.0
-            .get(name)
-            .map(|v| v.trim().to_owned())
-            .filter(|v| !v.is_empty())
-    }
-
-    fn duration(&self, var: &str, default: &str) -> Result<Duration, ConfigError> {
-        let raw = self.get(var).unwrap_or_else(|| default.to_owned());
-        let value = parse_duration(&raw).map_err(|p| self.bad(var, p))?;
-        if value.is_zero() {
-            return Err(self.bad(var, "must be longer than zero".into()));
-        }
-        Ok(value)
-    }
-
-    fn limit(&self, var: &str, default: &str) -> Result<Limit, ConfigError> {
-        let raw = self.get(var).unwrap_or_else(|| default.to_owned());
-        let problem = || format!("expected ATTEMPTS/WINDOW such as 5/15m, got {raw:?}");
-        let (max, window) = raw
-            .split_once('/')
-            .ok_or_else(|| self.bad(var, problem()))?;
-        let max: u32 = max.trim().parse().map_err(|_| self.bad(var, problem()))?;
-        let window = parse_duration(window.trim()).map_err(|_| self.bad(var, problem()))?;
-        if max == 0 || window.is_zero() {
-            return Err(self.bad(var, problem()));
-        }
-        Ok(Limit { max, window })
-    }
-
-    fn bad(&self, var: &str, problem: String) -> ConfigError {
-        ConfigError {
-            var: var.to_owned(),
-            problem,
-        }
-    }
-
-    fn parse<T>(&self, var: &str, default: T) -> Result<T, ConfigError>
-    where
-        T: std::str::FromStr,
-        T::Err: fmt::Display,
-    {
-        Ok(self.parse_opt(var)?.unwrap_or(default))
-    }
-
-    fn parse_opt<T>(&self, var: &str) -> Result<Option<T>, ConfigError>
-    where
-        T: std::str::FromStr,
-        T::Err: fmt::Display,
-    {
-        match self.get(var) {
-            None => Ok(None),
-            Some(raw) => raw
-                .parse()
-                .map(Some)
-                .map_err(|e| self.bad(var, format!("cannot parse {raw:?}: {e}"))),
-        }
-    }
-
-    fn parse_positive(&self, var: &str, default: usize) -> Result<usize, ConfigError> {
-        let value = self.parse(var, default)?;
-        if value == 0 {
-            return Err(self.bad(var, "must be at least 1".into()));
-        }
-        Ok(value)
-    }
-
-    fn switch(&self, var: &str, default: bool) -> Result<bool, ConfigError> {
-        match self.get(var).map(|v| v.to_ascii_lowercase()).as_deref() {
-            None => Ok(default),
-            Some("on" | "true" | "1" | "yes") => Ok(true),
-            Some("off" | "false" | "0" | "no") => Ok(false),
-            Some(other) => Err(self.bad(var, format!("expected on or off, got {other:?}"))),
-        }
-    }
-}
-
-/// `250ms`, `30s`, `15m`, `12h`, `7d`, or a bare number of seconds.
-pub fn parse_duration(raw: &str) -> Result<Duration, String> {
-    let raw = raw.trim();
-    let split = raw.find(|c: char| !c.is_ascii_digit()).unwrap_or(raw.len());
-    let (digits, unit) = raw.split_at(split);
-    let n: u64 = digits
-        .parse()
-        .map_err(|_| format!("expected a duration such as 30s, 15m or 7d, got {raw:?}"))?;
-    let seconds = match unit {
-        "ms" => return Ok(Duration::from_millis(n)),
-        "" | "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86400,
-        _ => {
-            return Err(format!(
-                "unknown unit {unit:?} in {raw:?}; use ms, s, m, h or d"
-            ));
-        }
-    };
-    Ok(Duration::from_secs(n.saturating_mul(seconds)))
-}
-
 fn check_mail_url(url: &str) -> Result<(), String> {
     if url == "log" {
         return Ok(());
@@ -560,95 +490,6 @@ fn check_mail_url(url: &str) -> Result<(), String> {
         "smtp" | "smtps" if parsed.host_str().is_some_and(|h| !h.is_empty()) => Ok(()),
         _ => Err("expected smtp://USER:PASS@HOST:PORT, smtps://…, file:DIR or log".into()),
     }
-}
-
-/// Providers named by `OAUTH_<NAME>_CLIENT_ID`; `github` and `google` come
-/// with their endpoints, any other name must give all three URLs.
-fn oauth_providers(env: &Env) -> Result<Vec<OAuthProviderConfig>, ConfigError> {
-    let mut names: Vec<String> = env
-        .0
-        .keys()
-        .filter_map(|k| k.strip_prefix("OAUTH_")?.strip_suffix("_CLIENT_ID"))
-        .filter(|n| !n.is_empty())
-        .map(str::to_owned)
-        .collect();
-    names.sort();
-    let mut providers = Vec::new();
-    for upper in names {
-        let var = |suffix: &str| format!("OAUTH_{upper}_{suffix}");
-        let name = upper.to_ascii_lowercase();
-        if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-            return Err(env.bad(
-                &var("CLIENT_ID"),
-                "provider names are letters, digits and _".into(),
-            ));
-        }
-        let Some(client_id) = env.get(&var("CLIENT_ID")) else {
-            continue;
-        };
-        let client_secret = env
-            .get(&var("CLIENT_SECRET"))
-            .ok_or_else(|| env.bad(&var("CLIENT_SECRET"), "required with the client id".into()))?;
-        let (kind, auth, token, userinfo, emails, scopes) = match name.as_str() {
-            "github" => (
-                OAuthKind::Github,
-                Some("https://github.com/login/oauth/authorize"),
-                Some("https://github.com/login/oauth/access_token"),
-                Some("https://api.github.com/user"),
-                Some("https://api.github.com/user/emails"),
-                "read:user user:email",
-            ),
-            "google" => (
-                OAuthKind::OpenId,
-                Some("https://accounts.google.com/o/oauth2/v2/auth"),
-                Some("https://oauth2.googleapis.com/token"),
-                Some("https://openidconnect.googleapis.com/v1/userinfo"),
-                None,
-                "openid email profile",
-            ),
-            _ => (
-                OAuthKind::OpenId,
-                None,
-                None,
-                None,
-                None,
-                "openid email profile",
-            ),
-        };
-        let url = |suffix: &str, preset: Option<&str>| -> Result<String, ConfigError> {
-            let v = var(suffix);
-            let raw = env
-                .get(&v)
-                .or(preset.map(str::to_owned))
-                .ok_or_else(|| env.bad(&v, format!("required for the provider {name}")))?;
-            check_http_url(&raw).map_err(|p| env.bad(&v, p))
-        };
-        let emails_url = match (kind, env.get(&var("EMAILS_URL"))) {
-            (OAuthKind::Github, override_url) => {
-                Some(url("EMAILS_URL", override_url.as_deref().or(emails))?)
-            }
-            (_, Some(_)) => Some(url("EMAILS_URL", None)?),
-            _ => None,
-        };
-        providers.push(OAuthProviderConfig {
-            kind,
-            client_id,
-            client_secret: Secret::new(client_secret),
-            auth_url: url("AUTH_URL", auth)?,
-            token_url: url("TOKEN_URL", token)?,
-            userinfo_url: url("USERINFO_URL", userinfo)?,
-            emails_url,
-            scopes: env
-                .get(&var("SCOPES"))
-                .unwrap_or_else(|| scopes.to_owned())
-                .split([' ', ','])
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-                .collect(),
-            name,
-        });
-    }
-    Ok(providers)
 }
 
 /// The catalog of `PLANS_FILE` (or the default), with Stripe price ids from
@@ -722,6 +563,29 @@ fn check_origin(raw: &str) -> Result<String, String> {
     Ok(url.origin().ascii_serialization())
 }
 
+/// The default headers followed by the comma-separated `extra` ones.
+fn cors_allowed_headers(extra: Option<String>) -> Result<Vec<http::HeaderName>, String> {
+    let extra = extra.unwrap_or_default();
+    let mut names: Vec<http::HeaderName> = Vec::new();
+    let listed = DEFAULT_CORS_ALLOWED_HEADERS
+        .into_iter()
+        .chain(extra.split(','))
+        .map(str::trim)
+        .filter(|n| !n.is_empty());
+    for name in listed {
+        if name == "*" {
+            // Browsers take `*` literally on requests with credentials.
+            return Err("a wildcard cannot be used with credentials; name each header".into());
+        }
+        let header = http::HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| format!("{name:?} is not a header name"))?;
+        if !names.contains(&header) {
+            names.push(header);
+        }
+    }
+    Ok(names)
+}
+
 /// The origin (scheme://host[:port]) of a URL already checked by `check_http_url`.
 pub fn origin_of(url: &str) -> String {
     url::Url::parse(url)
@@ -730,130 +594,4 @@ pub fn origin_of(url: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn load(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        Config::from_vars(&map)
-    }
-
-    const PROD_KEY: (&str, &str) = ("SECRET_KEY", "0123456789abcdef0123456789abcdef");
-
-    #[test]
-    fn defaults_are_development_on_sqlite() {
-        let c = load(&[]).unwrap();
-        assert_eq!(c.app_env, AppEnv::Development);
-        assert_eq!(c.database_url.expose(), DEFAULT_DATABASE_URL);
-        assert_eq!(c.bind_addr.to_string(), "127.0.0.1:8080");
-        assert!(c.graphql.introspection && c.graphql.graphiql);
-        assert_eq!(c.max_body_bytes, 1024 * 1024);
-    }
-
-    #[test]
-    fn production_turns_introspection_off_unless_asked() {
-        let mail = ("MAIL_URL", "smtp://mail.example.com:587");
-        let c = load(&[("APP_ENV", "production"), PROD_KEY, mail]).unwrap();
-        assert!(!c.graphql.introspection && !c.graphql.graphiql && !c.graphql.suggestions);
-        assert_eq!(c.log_format, LogFormat::Json);
-        let c = load(&[
-            ("APP_ENV", "production"),
-            PROD_KEY,
-            mail,
-            ("GRAPHIQL", "on"),
-        ])
-        .unwrap();
-        assert!(c.graphql.graphiql);
-    }
-
-    #[test]
-    fn bad_values_name_their_variable() {
-        for (var, value) in [
-            ("DATABASE_URL", "mysql://localhost/x"),
-            ("DATABASE_URL", "not a url"),
-            ("DATABASE_URL", "postgres://"),
-            ("BIND_ADDR", "localhost"),
-            ("APP_ENV", "staging"),
-            ("APP_URL", "ftp://example.com"),
-            ("CORS_ORIGINS", "https://a.example/path"),
-            ("LOG_FORMAT", "xml"),
-            ("GRAPHQL_MAX_DEPTH", "0"),
-            ("GRAPHQL_MAX_DEPTH", "ten"),
-            ("GRAPHIQL", "maybe"),
-            ("SESSION_IDLE_TIMEOUT", "7 weeks"),
-            ("RATE_LIMIT_SIGNIN_IP", "5"),
-            ("MAIL_URL", "imap://x"),
-            ("MAIL_FROM", "not a mailbox"),
-            ("SECRET_KEY", "short"),
-            ("OAUTH_MY-CORP_CLIENT_ID", "id"),
-        ] {
-            let err = load(&[(var, value)]).unwrap_err();
-            assert_eq!(err.var, var, "{var}={value}: {err}");
-            assert!(!err.to_string().contains('\n'));
-        }
-    }
-
-    #[test]
-    fn production_needs_a_secret_key_and_a_mailer() {
-        let err = load(&[("APP_ENV", "production")]).unwrap_err();
-        assert_eq!(err.var, "SECRET_KEY");
-        let err = load(&[("APP_ENV", "production"), PROD_KEY]).unwrap_err();
-        assert_eq!(err.var, "MAIL_URL");
-    }
-
-    #[test]
-    fn durations_and_limits_parse() {
-        assert_eq!(parse_duration("15m").unwrap(), Duration::from_secs(900));
-        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
-        assert_eq!(parse_duration("90").unwrap(), Duration::from_secs(90));
-        let c = load(&[("RATE_LIMIT_SIGNIN_ACCOUNT", "3/1h")]).unwrap();
-        assert_eq!(
-            c.signin_account_limit,
-            Limit {
-                max: 3,
-                window: Duration::from_secs(3600)
-            }
-        );
-    }
-
-    #[test]
-    fn oauth_providers_come_from_the_environment() {
-        let c = load(&[
-            ("OAUTH_GITHUB_CLIENT_ID", "gh"),
-            ("OAUTH_GITHUB_CLIENT_SECRET", "s"),
-            ("OAUTH_ACME_CLIENT_ID", "acme"),
-            ("OAUTH_ACME_CLIENT_SECRET", "s"),
-            ("OAUTH_ACME_AUTH_URL", "http://127.0.0.1:9/authorize"),
-            ("OAUTH_ACME_TOKEN_URL", "http://127.0.0.1:9/token"),
-            ("OAUTH_ACME_USERINFO_URL", "http://127.0.0.1:9/userinfo"),
-        ])
-        .unwrap();
-        let names: Vec<_> = c.oauth_providers.iter().map(|p| p.name.as_str()).collect();
-        assert_eq!(names, ["acme", "github"]);
-        let github = &c.oauth_providers[1];
-        assert_eq!(github.kind, OAuthKind::Github);
-        assert_eq!(
-            github.emails_url.as_deref(),
-            Some("https://api.github.com/user/emails")
-        );
-        assert!(!format!("{c:?}").contains("CLIENT_SECRET=s"));
-    }
-
-    #[test]
-    fn origins_are_normalized() {
-        let c = load(&[("CORS_ORIGINS", "https://a.example, http://localhost:5173/")]).unwrap();
-        assert_eq!(
-            c.cors_origins,
-            vec!["https://a.example", "http://localhost:5173"]
-        );
-    }
-
-    #[test]
-    fn secrets_do_not_print() {
-        let c = load(&[("DATABASE_URL", "postgres://user:hunter2@db/app")]).unwrap();
-        assert!(!format!("{c:?}").contains("hunter2"));
-    }
-}
+mod tests;

@@ -1,5 +1,4 @@
-//! The GraphQL endpoints: POST and GET `/graphql`, the WebSocket at
-//! `/graphql/ws`, and GraphiQL.
+//! The GraphQL endpoints: POST and GET `/graphql`.
 //!
 //! The request is parsed here rather than by async-graphql-axum's extractor
 //! so the content type, the batch size and the operation type over GET are
@@ -7,14 +6,12 @@
 
 use async_graphql::{
     BatchRequest, BatchResponse, Request,
-    http::GraphiQLSource,
     parser::types::{DocumentOperations, OperationType},
 };
-use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::{
-    extract::{Query, State, WebSocketUpgrade},
+    extract::{Query, State},
     http::{HeaderMap, HeaderValue, StatusCode, header},
-    response::{Html, IntoResponse, Response},
+    response::{IntoResponse, Response},
 };
 
 use super::request_meta;
@@ -153,74 +150,6 @@ fn internal_error(error: AppError, media: ResponseMedia) -> Response {
     media.respond(
         StatusCode::INTERNAL_SERVER_ERROR,
         &BatchResponse::Single(body),
-    )
-}
-
-/// Subscriptions over WebSocket. The viewer comes from `connection_init`'s
-/// `{"authorization": "Bearer …"}`, or else from the session cookie of the
-/// upgrade request, which counts only when it comes from an allowed origin
-/// (a cookie alone must not let another site open a socket as the user).
-pub async fn websocket(
-    State(state): State<AppState>,
-    protocol: GraphQLProtocol,
-    upgrade: WebSocketUpgrade,
-    request: axum::extract::Request,
-) -> Response {
-    let (parts, _) = request.into_parts();
-    let head = http::Request::from_parts(parts, ());
-    let meta = request_meta(&state.config, &head);
-    let same_site = head
-        .headers()
-        .get(header::ORIGIN)
-        .and_then(|v| v.to_str().ok())
-        .is_none_or(|origin| {
-            state.config.is_frontend_origin(origin)
-                || origin == crate::config::origin_of(&state.config.public_url)
-        });
-    let cookie_token = same_site
-        .then(|| session::token_from_headers(&state.config, head.headers()))
-        .flatten();
-    let schema = state.schema.clone();
-    let core = state.core.clone();
-    upgrade
-        .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |stream| {
-            GraphQLWebSocket::new(stream, schema, protocol)
-                .on_connection_init(move |payload| async move {
-                    let bearer = payload
-                        .get("authorization")
-                        .or_else(|| payload.get("Authorization"))
-                        .and_then(|v| v.as_str())
-                        .map(|v| v.trim().trim_start_matches("Bearer ").trim().to_owned());
-                    let viewer = match bearer.or(cookie_token) {
-                        Some(token) => {
-                            let viewer = session::authenticate(&core.db, &core.config, &token)
-                                .await
-                                .map_err(AppError::into_graphql)?;
-                            if viewer.is_none() {
-                                return Err(async_graphql::Error::new("The session is not valid."));
-                            }
-                            viewer
-                        }
-                        None => None,
-                    };
-                    let mut data = async_graphql::Data::default();
-                    data.insert(RequestContext { viewer, meta });
-                    data.insert(Loaders::new(&core));
-                    Ok(data)
-                })
-                .serve()
-        })
-}
-
-pub async fn graphiql() -> impl IntoResponse {
-    Html(
-        GraphiQLSource::build()
-            .endpoint("/graphql")
-            .subscription_endpoint("/graphql/ws")
-            .title("Groundwork GraphiQL")
-            .credentials(async_graphql::http::Credentials::SameOrigin)
-            .finish(),
     )
 }
 

@@ -1,7 +1,9 @@
 //! The HTTP surface: routes and the middleware every request passes through.
 
+mod graphiql;
 mod graphql;
 mod health;
+mod websocket;
 
 use std::time::Duration;
 
@@ -62,7 +64,7 @@ pub fn router(state: AppState) -> Router {
     let config = state.config.clone();
     let mut routes = Router::new()
         .route("/graphql", get(graphql::get).post(graphql::post))
-        .route("/graphql/ws", get(graphql::websocket))
+        .route("/graphql/ws", get(websocket::websocket))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route(
@@ -74,7 +76,7 @@ pub fn router(state: AppState) -> Router {
         routes = routes.route("/metrics", get(health::metrics));
     }
     if config.graphql.graphiql {
-        routes = routes.route("/graphiql", get(graphql::graphiql));
+        routes = routes.merge(graphiql::routes());
     }
 
     let request_id = HeaderName::from_static(REQUEST_ID_HEADER);
@@ -98,7 +100,8 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Browsers may call the API with credentials from the frontend's origin and
-/// from each configured one; everything else gets no CORS headers.
+/// from each configured one; everything else gets no CORS headers. Scripts
+/// may read the request id, so a frontend can show it next to an error.
 fn cors(config: &crate::config::Config) -> CorsLayer {
     let mut origins: Vec<HeaderValue> = config
         .cors_origins
@@ -111,7 +114,8 @@ fn cors(config: &crate::config::Config) -> CorsLayer {
     CorsLayer::new()
         .allow_origin(AllowOrigin::list(origins))
         .allow_methods([Method::GET, Method::POST])
-        .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION, header::ACCEPT])
+        .allow_headers(config.cors_allowed_headers.clone())
+        .expose_headers([HeaderName::from_static(REQUEST_ID_HEADER)])
         .allow_credentials(true)
         .max_age(Duration::from_secs(600))
 }

@@ -1,4 +1,6 @@
-//! A graphql-transport-ws client for subscription tests.
+//! WebSocket clients for subscription tests: `Subscription` speaks
+//! graphql-transport-ws from start to subscribe, `Socket` sends whatever a
+//! test tells it to in either protocol.
 
 use std::time::Duration;
 
@@ -71,6 +73,70 @@ impl Subscription {
     }
 }
 
+/// A bare connection: the test writes the protocol's messages itself.
+pub struct Socket {
+    socket: WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>,
+}
+
+impl Socket {
+    /// Opens `/graphql/ws` offering the subprotocol `protocol`.
+    pub async fn connect(base_url: &str, protocol: &str) -> Self {
+        let url = format!("{}/graphql/ws", base_url.replace("http://", "ws://"));
+        let mut request = url.into_client_request().unwrap();
+        request.headers_mut().insert(
+            "sec-websocket-protocol",
+            HeaderValue::from_str(protocol).unwrap(),
+        );
+        let (socket, response) = connect_async(request).await.expect("websocket connects");
+        assert_eq!(
+            response.headers()["sec-websocket-protocol"],
+            protocol,
+            "the server speaks the offered protocol"
+        );
+        Self { socket }
+    }
+
+    pub async fn send(&mut self, message: Value) {
+        self.socket
+            .send(Message::text(message.to_string()))
+            .await
+            .expect("message sent");
+    }
+
+    /// `connection_init` with a bearer token.
+    pub async fn init_with_token(&mut self, token: &str) {
+        self.send(json!({
+            "type": "connection_init",
+            "payload": { "authorization": format!("Bearer {token}") },
+        }))
+        .await;
+    }
+
+    /// The next message, or `{"type": "closed", "code": …, "reason": …}`.
+    pub async fn next(&mut self) -> Value {
+        tokio::time::timeout(Duration::from_secs(10), next_json(&mut self.socket))
+            .await
+            .expect("a message within 10 s")
+    }
+
+    /// Reads up to the close frame, skipping messages of the type `allowed`
+    /// and failing on any other; returns the close code and reason.
+    pub async fn closed(&mut self, allowed: &str) -> (u16, String) {
+        loop {
+            let message = self.next().await;
+            match message["type"].as_str() {
+                Some("closed") => {
+                    let code = message["code"].as_u64().map_or(0, |c| c as u16);
+                    let reason = message["reason"].as_str().unwrap_or_default().to_owned();
+                    return (code, reason);
+                }
+                Some(kind) if kind == allowed => continue,
+                _ => panic!("expected the socket to close, got {message}"),
+            }
+        }
+    }
+}
+
 pub enum Auth<'a> {
     Bearer(&'a str),
     Cookie {
@@ -94,7 +160,10 @@ async fn next_json(socket: &mut WebSocketStream<MaybeTlsStream<tokio::net::TcpSt
                 return value;
             }
             Some(Ok(Message::Close(frame))) => {
-                return json!({ "type": "closed", "frame": format!("{frame:?}") });
+                let (code, reason) = frame
+                    .map(|f| (u16::from(f.code), f.reason.to_string()))
+                    .unwrap_or((1005, String::new()));
+                return json!({ "type": "closed", "code": code, "reason": reason });
             }
             Some(Ok(_)) => continue,
             Some(Err(e)) => return json!({ "type": "closed", "error": e.to_string() }),

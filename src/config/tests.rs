@@ -1,0 +1,154 @@
+use super::*;
+
+fn load(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+    let map: HashMap<String, String> = vars
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    Config::from_vars(&map)
+}
+
+const PROD_KEY: (&str, &str) = ("SECRET_KEY", "0123456789abcdef0123456789abcdef");
+
+#[test]
+fn defaults_are_development_on_sqlite() {
+    let c = load(&[]).unwrap();
+    assert_eq!(c.app_env, AppEnv::Development);
+    assert_eq!(c.database_url.expose(), DEFAULT_DATABASE_URL);
+    assert_eq!(c.bind_addr.to_string(), "127.0.0.1:8080");
+    assert!(c.graphql.introspection && c.graphql.graphiql);
+    assert_eq!(c.max_body_bytes, 1024 * 1024);
+}
+
+#[test]
+fn production_turns_introspection_off_unless_asked() {
+    let mail = ("MAIL_URL", "smtp://mail.example.com:587");
+    let c = load(&[("APP_ENV", "production"), PROD_KEY, mail]).unwrap();
+    assert!(!c.graphql.introspection && !c.graphql.graphiql && !c.graphql.suggestions);
+    assert_eq!(c.log_format, LogFormat::Json);
+    let c = load(&[
+        ("APP_ENV", "production"),
+        PROD_KEY,
+        mail,
+        ("GRAPHIQL", "on"),
+    ])
+    .unwrap();
+    assert!(c.graphql.graphiql);
+}
+
+#[test]
+fn bad_values_name_their_variable() {
+    for (var, value) in [
+        ("DATABASE_URL", "mysql://localhost/x"),
+        ("DATABASE_URL", "not a url"),
+        ("DATABASE_URL", "postgres://"),
+        ("BIND_ADDR", "localhost"),
+        ("APP_ENV", "staging"),
+        ("APP_URL", "ftp://example.com"),
+        ("CORS_ORIGINS", "https://a.example/path"),
+        ("CORS_ALLOWED_HEADERS", "x-ok, bad header"),
+        ("CORS_ALLOWED_HEADERS", "x-ok,*"),
+        ("WS_CONNECTION_INIT_TIMEOUT", "0s"),
+        ("WS_CONNECTION_INIT_TIMEOUT", "soon"),
+        ("LOG_FORMAT", "xml"),
+        ("GRAPHQL_MAX_DEPTH", "0"),
+        ("GRAPHQL_MAX_DEPTH", "ten"),
+        ("GRAPHIQL", "maybe"),
+        ("SESSION_IDLE_TIMEOUT", "7 weeks"),
+        ("RATE_LIMIT_SIGNIN_IP", "5"),
+        ("MAIL_URL", "imap://x"),
+        ("MAIL_FROM", "not a mailbox"),
+        ("SECRET_KEY", "short"),
+        ("OAUTH_MY-CORP_CLIENT_ID", "id"),
+    ] {
+        let err = load(&[(var, value)]).unwrap_err();
+        assert_eq!(err.var, var, "{var}={value}: {err}");
+        assert!(!err.to_string().contains('\n'));
+    }
+}
+
+#[test]
+fn production_needs_a_secret_key_and_a_mailer() {
+    let err = load(&[("APP_ENV", "production")]).unwrap_err();
+    assert_eq!(err.var, "SECRET_KEY");
+    let err = load(&[("APP_ENV", "production"), PROD_KEY]).unwrap_err();
+    assert_eq!(err.var, "MAIL_URL");
+}
+
+#[test]
+fn durations_and_limits_parse() {
+    assert_eq!(parse_duration("15m").unwrap(), Duration::from_secs(900));
+    assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
+    assert_eq!(parse_duration("90").unwrap(), Duration::from_secs(90));
+    let c = load(&[("RATE_LIMIT_SIGNIN_ACCOUNT", "3/1h")]).unwrap();
+    assert_eq!(
+        c.signin_account_limit,
+        Limit {
+            max: 3,
+            window: Duration::from_secs(3600)
+        }
+    );
+}
+
+#[test]
+fn oauth_providers_come_from_the_environment() {
+    let c = load(&[
+        ("OAUTH_GITHUB_CLIENT_ID", "gh"),
+        ("OAUTH_GITHUB_CLIENT_SECRET", "s"),
+        ("OAUTH_ACME_CLIENT_ID", "acme"),
+        ("OAUTH_ACME_CLIENT_SECRET", "s"),
+        ("OAUTH_ACME_AUTH_URL", "http://127.0.0.1:9/authorize"),
+        ("OAUTH_ACME_TOKEN_URL", "http://127.0.0.1:9/token"),
+        ("OAUTH_ACME_USERINFO_URL", "http://127.0.0.1:9/userinfo"),
+    ])
+    .unwrap();
+    let names: Vec<_> = c.oauth_providers.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, ["acme", "github"]);
+    let github = &c.oauth_providers[1];
+    assert_eq!(github.kind, OAuthKind::Github);
+    assert_eq!(
+        github.emails_url.as_deref(),
+        Some("https://api.github.com/user/emails")
+    );
+    assert!(!format!("{c:?}").contains("CLIENT_SECRET=s"));
+}
+
+#[test]
+fn origins_are_normalized() {
+    let c = load(&[("CORS_ORIGINS", "https://a.example, http://localhost:5173/")]).unwrap();
+    assert_eq!(
+        c.cors_origins,
+        vec!["https://a.example", "http://localhost:5173"]
+    );
+}
+
+#[test]
+fn cors_headers_add_to_the_defaults() {
+    let c = load(&[]).unwrap();
+    let names: Vec<&str> = c.cors_allowed_headers.iter().map(|h| h.as_str()).collect();
+    assert_eq!(names, DEFAULT_CORS_ALLOWED_HEADERS);
+    let c = load(&[(
+        "CORS_ALLOWED_HEADERS",
+        " X-Tenant ,,content-type, x-client-build",
+    )])
+    .unwrap();
+    let names: Vec<&str> = c.cors_allowed_headers.iter().map(|h| h.as_str()).collect();
+    assert_eq!(names[..12], DEFAULT_CORS_ALLOWED_HEADERS);
+    assert_eq!(names[12..], ["x-tenant", "x-client-build"]);
+}
+
+#[test]
+fn the_websocket_init_timeout_is_a_duration() {
+    assert_eq!(
+        load(&[]).unwrap().ws_connection_init_timeout,
+        Duration::from_secs(10)
+    );
+    let c = load(&[("WS_CONNECTION_INIT_TIMEOUT", "1500ms")]).unwrap();
+    assert_eq!(c.ws_connection_init_timeout, Duration::from_millis(1500));
+}
+
+#[test]
+fn secrets_do_not_print() {
+    let c = load(&[("DATABASE_URL", "postgres://user:hunter2@db/app")]).unwrap();
+    assert!(!format!("{c:?}").contains("hunter2"));
+}
