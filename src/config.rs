@@ -119,6 +119,8 @@ pub struct Config {
     pub billing_grace_period: Duration,
     /// Serve `/metrics`.
     pub metrics: bool,
+    /// Distinct operation names kept as metric labels; later ones are `other`.
+    pub metrics_max_operation_names: usize,
     pub stripe: StripeConfig,
 }
 
@@ -297,6 +299,7 @@ impl Config {
             plans: plan_catalog(&env)?,
             billing_grace_period: env.duration("BILLING_GRACE_PERIOD", "7d")?,
             metrics: env.switch("METRICS", dev)?,
+            metrics_max_operation_names: env.parse_positive("METRICS_MAX_OPERATION_NAMES", 100)?,
             stripe: StripeConfig {
                 secret_key: env.get("STRIPE_SECRET_KEY").map(Secret::new),
                 webhook_secret: env.get("STRIPE_WEBHOOK_SECRET").map(Secret::new),
@@ -695,6 +698,7 @@ mod tests {
             ("MAIL_FROM", "not a mailbox"),
             ("SECRET_KEY", "short"),
             ("OAUTH_MY-CORP_CLIENT_ID", "id"),
+            ("METRICS_MAX_OPERATION_NAMES", "0"),
         ] {
             let err = load(&[(var, value)]).unwrap_err();
             assert_eq!(err.var, var, "{var}={value}: {err}");

@@ -12,6 +12,7 @@ pub mod events;
 pub mod graphql;
 pub mod http;
 pub mod mail;
+pub mod observability;
 pub mod orgs;
 pub mod projects;
 pub mod ratelimit;
@@ -36,6 +37,7 @@ pub struct Core {
     pub config: Config,
     pub db: DatabaseConnection,
     pub statements: db::StatementCounter,
+    pub metrics: observability::Metrics,
     pub passwords: Passwords,
     pub limiter: RateLimiter,
     pub mailer: Arc<Mailer>,
@@ -78,7 +80,14 @@ impl Core {
         let events = events::EventBus::start(&db, config.database_url.expose(), shutdown.clone());
         let stripe =
             billing::stripe::StripeGateway::new(&config.stripe).map_err(StartError::Service)?;
+        let metrics = observability::Metrics::new(
+            config.metrics,
+            config.metrics_max_operation_names,
+            db.clone(),
+            statements.clone(),
+        );
         Ok(Self {
+            metrics,
             stripe,
             seat_sync: tokio::sync::Notify::new(),
             events,
@@ -114,6 +123,9 @@ impl AppState {
         let core = Arc::new(core);
         let schema = graphql::with_limits(graphql::builder(), &core.config.graphql)
             .data(core.clone())
+            .extension(observability::graphql::GraphqlTelemetry::new(
+                core.metrics.clone(),
+            ))
             .finish();
         Self { core, schema }
     }
@@ -131,6 +143,10 @@ impl AppState {
             self.shutdown.clone(),
         ));
         tokio::spawn(billing::seats::run_worker(self.core.clone()));
+        tokio::spawn(observability::run_upkeep(
+            self.metrics.clone(),
+            self.shutdown.clone(),
+        ));
     }
 }
 

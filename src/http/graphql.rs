@@ -170,7 +170,8 @@ pub async fn websocket(
     upgrade
         .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
         .on_upgrade(move |stream| {
-            GraphQLWebSocket::new(stream, schema, protocol)
+            let open = core.metrics.websocket_opened();
+            let connection = GraphQLWebSocket::new(stream, schema, protocol)
                 .on_connection_init(move |payload| async move {
                     let bearer = payload
                         .get("authorization")
@@ -194,7 +195,11 @@ pub async fn websocket(
                     data.insert(Loaders::new(&core));
                     Ok(data)
                 })
-                .serve()
+                .serve();
+            async move {
+                connection.await;
+                drop(open);
+            }
         })
 }
 

@@ -11,6 +11,7 @@ mod invitations;
 mod isolation;
 mod loading;
 mod oauth;
+mod observability;
 mod organizations;
 mod passwords;
 mod permissions;

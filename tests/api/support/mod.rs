@@ -9,6 +9,7 @@ pub mod fake_oauth;
 pub mod fake_smtp;
 pub mod fake_stripe;
 mod mail;
+pub mod prometheus;
 pub mod ws;
 
 use std::{collections::HashMap, net::SocketAddr};
