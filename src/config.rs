@@ -121,7 +121,26 @@ pub struct Config {
     pub metrics: bool,
     /// Distinct operation names kept as metric labels; later ones are `other`.
     pub metrics_max_operation_names: usize,
+    /// Trace export over OTLP; None without `OTEL_EXPORTER_OTLP_ENDPOINT`.
+    pub otel: Option<OtelConfig>,
     pub stripe: StripeConfig,
+}
+
+/// Where and how spans are exported (OTLP over HTTP).
+#[derive(Debug, Clone)]
+pub struct OtelConfig {
+    /// The collector's base URL; spans go to `{endpoint}/v1/traces`.
+    pub endpoint: String,
+    pub service_name: String,
+    pub protocol: OtlpProtocol,
+    /// Longest a finished span waits before its batch is sent.
+    pub batch_delay: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OtlpProtocol {
+    HttpProtobuf,
+    HttpJson,
 }
 
 /// Stripe: without a secret key, billing mutations answer BILLING_DISABLED
@@ -300,6 +319,7 @@ impl Config {
             billing_grace_period: env.duration("BILLING_GRACE_PERIOD", "7d")?,
             metrics: env.switch("METRICS", dev)?,
             metrics_max_operation_names: env.parse_positive("METRICS_MAX_OPERATION_NAMES", 100)?,
+            otel: otel(&env)?,
             stripe: StripeConfig {
                 secret_key: env.get("STRIPE_SECRET_KEY").map(Secret::new),
                 webhook_secret: env.get("STRIPE_WEBHOOK_SECRET").map(Secret::new),
@@ -587,6 +607,35 @@ fn plan_catalog(env: &Env) -> Result<crate::billing::plans::PlanCatalog, ConfigE
     Ok(catalog)
 }
 
+/// The OpenTelemetry settings, under their standard variable names.
+fn otel(env: &Env) -> Result<Option<OtelConfig>, ConfigError> {
+    let Some(endpoint) = env.get("OTEL_EXPORTER_OTLP_ENDPOINT") else {
+        return Ok(None);
+    };
+    let endpoint =
+        check_http_url(&endpoint).map_err(|p| env.bad("OTEL_EXPORTER_OTLP_ENDPOINT", p))?;
+    let protocol = match env.get("OTEL_EXPORTER_OTLP_PROTOCOL").as_deref() {
+        None | Some("http/protobuf") => OtlpProtocol::HttpProtobuf,
+        Some("http/json") => OtlpProtocol::HttpJson,
+        Some(other) => {
+            return Err(env.bad(
+                "OTEL_EXPORTER_OTLP_PROTOCOL",
+                format!("expected http/protobuf or http/json, got {other:?}"),
+            ));
+        }
+    };
+    // Milliseconds, as the OpenTelemetry specification defines it.
+    let delay_ms: u64 = env.parse("OTEL_BSP_SCHEDULE_DELAY", 5000)?;
+    Ok(Some(OtelConfig {
+        endpoint,
+        service_name: env
+            .get("OTEL_SERVICE_NAME")
+            .unwrap_or_else(|| "groundwork".to_owned()),
+        protocol,
+        batch_delay: Duration::from_millis(delay_ms),
+    }))
+}
+
 fn check_database_url(url: &str) -> Result<(), String> {
     let Some((scheme, rest)) = url.split_once(':') else {
         return Err("not a URL; expected sqlite://PATH or postgres://USER@HOST/DB".into());
@@ -699,6 +748,7 @@ mod tests {
             ("SECRET_KEY", "short"),
             ("OAUTH_MY-CORP_CLIENT_ID", "id"),
             ("METRICS_MAX_OPERATION_NAMES", "0"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4318"),
         ] {
             let err = load(&[(var, value)]).unwrap_err();
             assert_eq!(err.var, var, "{var}={value}: {err}");
@@ -750,6 +800,25 @@ mod tests {
             Some("https://api.github.com/user/emails")
         );
         assert!(!format!("{c:?}").contains("CLIENT_SECRET=s"));
+    }
+
+    #[test]
+    fn tracing_is_off_until_an_endpoint_is_given() {
+        assert!(load(&[]).unwrap().otel.is_none());
+        let c = load(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318/")]).unwrap();
+        let otel = c.otel.unwrap();
+        assert_eq!(otel.endpoint, "http://127.0.0.1:4318");
+        assert_eq!(otel.service_name, "groundwork");
+        assert_eq!(otel.protocol, OtlpProtocol::HttpProtobuf);
+        assert_eq!(otel.batch_delay, Duration::from_secs(5));
+        let endpoint = ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318");
+        for (var, value) in [
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+            ("OTEL_BSP_SCHEDULE_DELAY", "5s"),
+        ] {
+            let err = load(&[endpoint, (var, value)]).unwrap_err();
+            assert_eq!(err.var, var, "{var}={value}: {err}");
+        }
     }
 
     #[test]

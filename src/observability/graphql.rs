@@ -1,5 +1,5 @@
-//! The schema extension that measures every GraphQL operation: the request
-//! metrics, statements per operation and active subscriptions.
+//! The schema extension that measures every GraphQL operation: a span, the
+//! request metrics, statements per operation and active subscriptions.
 
 use std::{
     sync::{Arc, Mutex, OnceLock, PoisonError},
@@ -9,12 +9,13 @@ use std::{
 use async_graphql::{
     Request, Response, ServerResult, Variables,
     extensions::{
-        Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextPrepareRequest,
-        NextRequest, NextSubscribe,
+        Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery,
+        NextPrepareRequest, NextRequest, NextSubscribe,
     },
     parser::types::{DocumentOperations, ExecutableDocument, OperationType},
 };
 use futures_util::{StreamExt, stream::BoxStream};
+use tracing::{Instrument, field::Empty};
 
 use super::{GaugeGuard, Metrics, NO_CODE, OK};
 
@@ -155,6 +156,37 @@ impl Extension for OperationTelemetry {
                 response
             })
             .boxed()
+    }
+
+    /// The operation's span covers execution only: a span's name is fixed
+    /// once it is entered, and only parsing tells it ("query Dashboard").
+    async fn execute(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        operation_name: Option<&str>,
+        next: NextExecute<'_>,
+    ) -> Response {
+        let kind = self
+            .operation
+            .kind
+            .get()
+            .map_or_else(|| "operation".to_owned(), ToString::to_string);
+        let name = match operation_name {
+            Some(name) => format!("{kind} {name}"),
+            None => kind.clone(),
+        };
+        let span = tracing::info_span!(
+            "graphql",
+            otel.name = %name,
+            otel.status_code = Empty,
+            graphql.operation.name = operation_name,
+            graphql.operation.type = %kind,
+        );
+        let response = next.run(ctx, operation_name).instrument(span.clone()).await;
+        if !response.errors.is_empty() {
+            span.record("otel.status_code", "ERROR");
+        }
+        response
     }
 
     async fn prepare_request(

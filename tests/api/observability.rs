@@ -1,13 +1,20 @@
-//! Observability: the Prometheus metrics on /metrics.
+//! Observability: the Prometheus metrics on /metrics, and spans exported
+//! over OTLP to a fake collector.
 
-use std::time::Duration;
+use std::{
+    io::{BufRead, BufReader},
+    process::{Child, Command, Stdio},
+    sync::{Arc, Mutex, mpsc},
+    time::Duration,
+};
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::{
     loading::DASHBOARD,
     support::{
-        TestApp, TestConfig,
+        TestApp, TestConfig, TestDatabase,
+        fake_otlp::{FakeCollector, ReceivedSpan},
         prometheus::Scrape,
         ws::{Auth, Subscription},
     },
@@ -170,5 +177,201 @@ async fn wait_for_gauges(
             return got;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+const CALLER_SPAN_ID: &str = "00f067aa0ba902b7";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_continues_the_callers_trace_down_to_its_sql_statements() {
+    let collector = FakeCollector::start().await;
+    let database = TestDatabase::create().await;
+    let server = Binary::start(&[
+        ("DATABASE_URL", database.url.clone()),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", collector.endpoint.clone()),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json".into()),
+        ("OTEL_SERVICE_NAME", "groundwork-under-test".into()),
+        ("OTEL_BSP_SCHEDULE_DELAY", "100".into()),
+    ]);
+
+    let body: Value = reqwest::Client::new()
+        .post(format!("http://{}/graphql", server.addr))
+        .header("traceparent", format!("00-{TRACE_ID}-{CALLER_SPAN_ID}-01"))
+        .json(&json!({
+            "query": "mutation SignUp($input: SignUpInput!) { signUp(input: $input) { token } }",
+            "variables": { "input": {
+                "email": "traced@example.com", "password": "correct horse battery", "name": "Traced"
+            } },
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(body.get("errors").is_none(), "{body}");
+
+    let spans = collector
+        .wait_for(Duration::from_secs(10), |spans| {
+            named(spans, "POST /graphql").is_some()
+                && named(spans, "mutation SignUp").is_some()
+                && spans.iter().any(|s| s.name.starts_with("sea_orm."))
+        })
+        .await;
+    let request = named(&spans, "POST /graphql").expect("the request's span");
+    assert_eq!(request.trace_id, TRACE_ID);
+    assert_eq!(request.parent_span_id, CALLER_SPAN_ID);
+    assert_eq!(request.service, "groundwork-under-test");
+    assert_eq!(request.content_type, "application/json");
+
+    let names: Vec<&str> = spans.iter().map(|s| s.name.as_str()).collect();
+    let operation =
+        named(&spans, "mutation SignUp").unwrap_or_else(|| panic!("no operation span: {names:?}"));
+    assert_eq!(operation.trace_id, TRACE_ID);
+    assert_eq!(operation.parent_span_id, request.span_id);
+    assert_eq!(operation.attributes["graphql.operation.name"], "SignUp");
+    assert_eq!(operation.attributes["graphql.operation.type"], "mutation");
+
+    let statements: Vec<&ReceivedSpan> = spans
+        .iter()
+        .filter(|s| s.name.starts_with("sea_orm."))
+        .collect();
+    assert!(statements.iter().all(|s| s.trace_id == TRACE_ID));
+    let inserts = statements
+        .iter()
+        .filter(|s| s.attributes.get("db.operation").map(String::as_str) == Some("INSERT"))
+        .count();
+    assert!(inserts >= 2, "the user, the session: {statements:#?}");
+    // Every statement hangs under the operation (directly or through its
+    // transaction), none under the caller's span or a trace of its own.
+    let ids: Vec<&str> = spans.iter().map(|s| s.span_id.as_str()).collect();
+    assert!(
+        statements
+            .iter()
+            .all(|s| ids.contains(&s.parent_span_id.as_str())),
+        "{spans:#?}"
+    );
+
+    // Health checks and the work of background jobs make no traces; the
+    // shutdown sends whatever was still queued.
+    let ready = reqwest::get(format!("http://{}/readyz", server.addr))
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 200);
+    let logs = tokio::task::spawn_blocking(move || server.stop())
+        .await
+        .unwrap();
+    let strays: Vec<ReceivedSpan> = collector
+        .spans()
+        .into_iter()
+        .filter(|s| s.trace_id != TRACE_ID)
+        .collect();
+    assert!(strays.is_empty(), "spans outside the request: {strays:#?}");
+    let needle = format!("\"trace_id\":\"{TRACE_ID}\"");
+    assert!(
+        logs.iter().any(|l| l.contains(&needle)),
+        "no log line with the trace id: {logs:#?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spans_still_queued_are_sent_when_the_server_stops() {
+    let collector = FakeCollector::start().await;
+    let database = TestDatabase::create().await;
+    // A batch delay far beyond the test: only the shutdown can send them.
+    let server = Binary::start(&[
+        ("DATABASE_URL", database.url.clone()),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", collector.endpoint.clone()),
+        ("OTEL_BSP_SCHEDULE_DELAY", "600000".into()),
+    ]);
+    let body: Value = reqwest::Client::new()
+        .post(format!("http://{}/graphql", server.addr))
+        .json(&json!({ "query": "{ apiVersion }" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(body.get("errors").is_none(), "{body}");
+    assert!(collector.spans().is_empty());
+
+    tokio::task::spawn_blocking(move || server.stop())
+        .await
+        .unwrap();
+    let spans = collector.spans();
+    let request = named(&spans, "POST /graphql").expect("the request's span");
+    assert_eq!(request.content_type, "application/x-protobuf");
+    assert_eq!(request.service, "groundwork");
+    assert_eq!(request.parent_span_id, "", "a trace of its own");
+    let operation = named(&spans, "query").expect("the anonymous query's span");
+    assert_eq!(operation.trace_id, request.trace_id);
+    assert_eq!(operation.parent_span_id, request.span_id);
+}
+
+fn named<'a>(spans: &'a [ReceivedSpan], name: &str) -> Option<&'a ReceivedSpan> {
+    spans.iter().find(|s| s.name == name)
+}
+
+/// The `groundwork` binary serving on a free port, with its JSON log lines
+/// collected: trace export is process-wide, so it is tested in a process
+/// of its own, as it runs in production.
+struct Binary {
+    child: Child,
+    addr: String,
+    logs: Arc<Mutex<Vec<String>>>,
+}
+
+impl Binary {
+    fn start(vars: &[(&str, String)]) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_groundwork"))
+            .current_dir(std::env::temp_dir())
+            .envs(vars.iter().map(|(k, v)| (*k, v.as_str())))
+            .env("BIND_ADDR", "127.0.0.1:0")
+            .env("LOG_FORMAT", "json")
+            .env("RUST_LOG", "info")
+            .env("MAIL_URL", "log")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start groundwork");
+        let stdout = child.stdout.take().unwrap();
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        let (listening, addr) = mpsc::channel();
+        let lines = logs.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let entry: Value = serde_json::from_str(&line).unwrap_or_default();
+                if entry["message"] == "listening" {
+                    let _ = listening.send(entry["addr"].as_str().unwrap_or_default().to_owned());
+                }
+                lines.lock().unwrap().push(line);
+            }
+        });
+        let addr = addr
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the server logs its address within 30 s");
+        Self { child, addr, logs }
+    }
+
+    /// Stops the server with SIGTERM as an orchestrator would; returns its
+    /// log lines.
+    fn stop(mut self) -> Vec<String> {
+        let killed = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "{status}");
+        self.logs.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Binary {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }

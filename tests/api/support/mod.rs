@@ -6,6 +6,7 @@
 mod client;
 mod database;
 pub mod fake_oauth;
+pub mod fake_otlp;
 pub mod fake_smtp;
 pub mod fake_stripe;
 mod mail;
@@ -98,7 +99,7 @@ impl TestApp {
             .or_insert_with(|| "5".into());
         let config = Config::from_vars(&vars).expect("test configuration");
         if std::env::var_os("TEST_LOG").is_some() {
-            groundwork::telemetry::init(&config);
+            let _ = groundwork::telemetry::init(&config);
         }
         let mut server = Server::build(config, true).await.expect("server starts");
         if let Some(routes) = settings.extra_routes {
