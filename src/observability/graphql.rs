@@ -137,13 +137,13 @@ impl Extension for OperationTelemetry {
         next: NextSubscribe<'_>,
     ) -> BoxStream<'s, Response> {
         let _ = self.operation.streamed.set(());
-        let operation = self.operation.clone();
         let metrics = self.metrics.clone();
         let started = Instant::now();
+        // Owned by the closure, so it ends with the stream.
         let ending = SubscriptionEnd(self.operation.clone());
         next.run(ctx, stream)
             .map(move |response| {
-                let _ = &ending;
+                let operation = &ending.0;
                 if operation.kind.get() != Some(&OperationType::Subscription) {
                     let code = outcome(&response);
                     metrics.graphql_operation(
@@ -213,8 +213,8 @@ impl Extension for OperationTelemetry {
         let document = next.run(ctx, query, variables).await?;
         self.operation.resolve(&document);
         // Over POST a subscription is refused at execution, so it is counted
-        // only when it runs as a stream; the guard lives as long as the
-        // operation, which the stream holds.
+        // only when it runs as a stream, whose end (`SubscriptionEnd`)
+        // uncounts it.
         if self.operation.streamed.get().is_some()
             && self.operation.kind.get() == Some(&OperationType::Subscription)
         {

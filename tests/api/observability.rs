@@ -161,6 +161,20 @@ async fn websockets_and_subscriptions_show_while_open() {
     // Subscription events are not requests.
     let scrape = Scrape::of(&app.base_url).await;
     assert_eq!(scrape.value(REQUESTS, &[("operation", "Live")]), None);
+
+    // A query sent over the socket is a request, not a subscription.
+    let mut query = Subscription::start(
+        &app.base_url,
+        Auth::Bearer(&owner.token),
+        "query OverSocket { apiVersion }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(query.next().await["type"], "next");
+    let scrape = Scrape::of(&app.base_url).await;
+    let over_socket = [("operation", "OverSocket"), ("code", "OK")];
+    assert_eq!(scrape.value(REQUESTS, &over_socket), Some(1.0));
+    assert_eq!(gauges(&scrape), (1.0, 0.0));
 }
 
 /// Scrapes until `read` gives `want`, for up to ten seconds; returns the
