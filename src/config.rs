@@ -166,7 +166,28 @@ pub struct Config {
     pub billing_grace_period: Duration,
     /// Serve `/metrics`.
     pub metrics: bool,
+    /// Distinct operation names kept as metric labels; later ones are `other`.
+    pub metrics_max_operation_names: usize,
+    /// Trace export over OTLP; None without `OTEL_EXPORTER_OTLP_ENDPOINT`.
+    pub otel: Option<OtelConfig>,
     pub stripe: StripeConfig,
+}
+
+/// Where and how spans are exported (OTLP over HTTP).
+#[derive(Debug, Clone)]
+pub struct OtelConfig {
+    /// The collector's base URL; spans go to `{endpoint}/v1/traces`.
+    pub endpoint: String,
+    pub service_name: String,
+    pub protocol: OtlpProtocol,
+    /// Longest a finished span waits before its batch is sent.
+    pub batch_delay: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OtlpProtocol {
+    HttpProtobuf,
+    HttpJson,
 }
 
 /// Stripe: without a secret key, billing mutations answer BILLING_DISABLED
@@ -370,6 +391,8 @@ impl Config {
             plans: plan_catalog(&env)?,
             billing_grace_period: env.duration("BILLING_GRACE_PERIOD", "7d")?,
             metrics: env.switch("METRICS", dev)?,
+            metrics_max_operation_names: env.parse_positive("METRICS_MAX_OPERATION_NAMES", 100)?,
+            otel: otel(&env)?,
             stripe: StripeConfig {
                 secret_key: env.get("STRIPE_SECRET_KEY").map(Secret::new),
                 webhook_secret: env.get("STRIPE_WEBHOOK_SECRET").map(Secret::new),
@@ -517,6 +540,35 @@ fn plan_catalog(env: &Env) -> Result<crate::billing::plans::PlanCatalog, ConfigE
         }
     }
     Ok(catalog)
+}
+
+/// The OpenTelemetry settings, under their standard variable names.
+fn otel(env: &Env) -> Result<Option<OtelConfig>, ConfigError> {
+    let Some(endpoint) = env.get("OTEL_EXPORTER_OTLP_ENDPOINT") else {
+        return Ok(None);
+    };
+    let endpoint =
+        check_http_url(&endpoint).map_err(|p| env.bad("OTEL_EXPORTER_OTLP_ENDPOINT", p))?;
+    let protocol = match env.get("OTEL_EXPORTER_OTLP_PROTOCOL").as_deref() {
+        None | Some("http/protobuf") => OtlpProtocol::HttpProtobuf,
+        Some("http/json") => OtlpProtocol::HttpJson,
+        Some(other) => {
+            return Err(env.bad(
+                "OTEL_EXPORTER_OTLP_PROTOCOL",
+                format!("expected http/protobuf or http/json, got {other:?}"),
+            ));
+        }
+    };
+    // Milliseconds, as the OpenTelemetry specification defines it.
+    let delay_ms: u64 = env.parse("OTEL_BSP_SCHEDULE_DELAY", 5000)?;
+    Ok(Some(OtelConfig {
+        endpoint,
+        service_name: env
+            .get("OTEL_SERVICE_NAME")
+            .unwrap_or_else(|| "groundwork".to_owned()),
+        protocol,
+        batch_delay: Duration::from_millis(delay_ms),
+    }))
 }
 
 fn check_database_url(url: &str) -> Result<(), String> {

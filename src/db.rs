@@ -1,28 +1,68 @@
 //! Connecting to the database (SQLite by default, PostgreSQL in production)
 //! and applying migrations.
 
-use std::{path::Path, time::Duration};
+use std::{
+    future::Future,
+    path::Path,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
 
 use migrations::{Migrator, MigratorTrait};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, QuerySelect,
     Statement, Value,
 };
+use tracing::Instrument;
 
 use crate::config::Config;
 
 /// How many SQL statements a connection pool has run, for `/metrics` and
 /// the benchmark's statements-per-request figure.
 #[derive(Clone, Default)]
-pub struct StatementCounter(std::sync::Arc<std::sync::atomic::AtomicU64>);
+pub struct StatementCounter(Arc<AtomicU64>);
 
 impl StatementCounter {
     pub fn get(&self) -> u64 {
-        self.0.load(std::sync::atomic::Ordering::Relaxed)
+        self.0.load(Ordering::Relaxed)
     }
 }
 
-/// Opens the pool and counts every statement it runs.
+tokio::task_local! {
+    /// The statements of the operation being served, when one is counted
+    /// (see `count_statements`). A task-local rather than a parameter, since
+    /// statements are run deep in services that know nothing of requests.
+    static OPERATION_STATEMENTS: Arc<AtomicU64>;
+}
+
+/// Runs `work` and returns how many statements it ran, its spawned
+/// helpers included when they were started with `spawn_in_operation`.
+pub async fn count_statements<F: Future>(work: F) -> (F::Output, u64) {
+    let counter = Arc::new(AtomicU64::new(0));
+    let output = OPERATION_STATEMENTS.scope(counter.clone(), work).await;
+    (output, counter.load(Ordering::Relaxed))
+}
+
+/// `tokio::spawn` for work done on behalf of the current operation (batched
+/// loads): its statements count toward the operation and its spans stay
+/// children of the current span, which a plain spawn would both lose.
+pub fn spawn_in_operation<F>(work: F) -> tokio::task::JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let work = work.instrument(tracing::Span::current());
+    match OPERATION_STATEMENTS.try_with(Arc::clone) {
+        Ok(counter) => tokio::spawn(OPERATION_STATEMENTS.scope(counter, work)),
+        Err(_) => tokio::spawn(work),
+    }
+}
+
+/// Opens the pool and counts every statement it runs, per process and per
+/// operation.
 pub async fn connect_counted(
     config: &Config,
 ) -> Result<(DatabaseConnection, StatementCounter), DbErr> {
@@ -30,7 +70,8 @@ pub async fn connect_counted(
     let counter = StatementCounter::default();
     let count = counter.0.clone();
     db.set_metric_callback(move |_| {
-        count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        count.fetch_add(1, Ordering::Relaxed);
+        let _ = OPERATION_STATEMENTS.try_with(|c| c.fetch_add(1, Ordering::Relaxed));
     });
     Ok((db, counter))
 }

@@ -13,6 +13,7 @@ pub mod graphql;
 pub mod http;
 pub mod ids;
 pub mod mail;
+pub mod observability;
 pub mod orgs;
 pub mod projects;
 pub mod ratelimit;
@@ -37,6 +38,7 @@ pub struct Core {
     pub config: Config,
     pub db: DatabaseConnection,
     pub statements: db::StatementCounter,
+    pub metrics: observability::Metrics,
     pub passwords: Passwords,
     pub limiter: RateLimiter,
     pub mailer: Arc<Mailer>,
@@ -79,7 +81,14 @@ impl Core {
         let events = events::EventBus::start(&db, config.database_url.expose(), shutdown.clone());
         let stripe =
             billing::stripe::StripeGateway::new(&config.stripe).map_err(StartError::Service)?;
+        let metrics = observability::Metrics::new(
+            config.metrics,
+            config.metrics_max_operation_names,
+            db.clone(),
+            statements.clone(),
+        );
         Ok(Self {
+            metrics,
             stripe,
             seat_sync: tokio::sync::Notify::new(),
             events,
@@ -118,7 +127,12 @@ impl AppState {
         let apq = Arc::new(graphql::admission::ApqCache::new(
             core.config.graphql.apq_cache_size,
         ));
-        let schema = graphql::with_limits(graphql::builder(), &core.config.graphql, apq.clone())
+        // Telemetry goes first, outermost, so it records each request as
+        // admission finally answers it, codes included.
+        let builder = graphql::builder().extension(observability::graphql::GraphqlTelemetry::new(
+            core.metrics.clone(),
+        ));
+        let schema = graphql::with_limits(builder, &core.config.graphql, apq.clone())
             .data(core.clone())
             .finish();
         Self { core, schema, apq }
@@ -137,6 +151,10 @@ impl AppState {
             self.shutdown.clone(),
         ));
         tokio::spawn(billing::seats::run_worker(self.core.clone()));
+        tokio::spawn(observability::run_upkeep(
+            self.metrics.clone(),
+            self.shutdown.clone(),
+        ));
     }
 }
 

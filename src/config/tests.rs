@@ -152,3 +152,22 @@ fn secrets_do_not_print() {
     let c = load(&[("DATABASE_URL", "postgres://user:hunter2@db/app")]).unwrap();
     assert!(!format!("{c:?}").contains("hunter2"));
 }
+
+#[test]
+fn tracing_is_off_until_an_endpoint_is_given() {
+    assert!(load(&[]).unwrap().otel.is_none());
+    let c = load(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318/")]).unwrap();
+    let otel = c.otel.unwrap();
+    assert_eq!(otel.endpoint, "http://127.0.0.1:4318");
+    assert_eq!(otel.service_name, "groundwork");
+    assert_eq!(otel.protocol, OtlpProtocol::HttpProtobuf);
+    assert_eq!(otel.batch_delay, Duration::from_secs(5));
+    let endpoint = ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318");
+    for (var, value) in [
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+        ("OTEL_BSP_SCHEDULE_DELAY", "5s"),
+    ] {
+        let err = load(&[endpoint, (var, value)]).unwrap_err();
+        assert_eq!(err.var, var, "{var}={value}: {err}");
+    }
+}

@@ -36,7 +36,11 @@ use crate::{
 pub type Cached<L> = DataLoader<L, HashMapCache>;
 
 fn cached<L: Send + Sync + 'static>(loader: L) -> Cached<L> {
-    DataLoader::with_cache(loader, tokio::spawn, HashMapCache::default())
+    DataLoader::with_cache(
+        loader,
+        crate::db::spawn_in_operation,
+        HashMapCache::default(),
+    )
 }
 
 /// The loaders of one request.

@@ -20,19 +20,13 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
     }
 }
 
-/// Prometheus text format. Off in production unless `METRICS=on`, since it
-/// is not behind authentication.
+/// Prometheus text format (the metric names are in the README). Off in
+/// production unless `METRICS=on`, since it is not behind authentication.
 pub async fn metrics(
     State(state): State<AppState>,
 ) -> ([(http::HeaderName, &'static str); 1], String) {
-    let body = format!(
-        "# HELP groundwork_sql_statements_total SQL statements run by this process.\n\
-         # TYPE groundwork_sql_statements_total counter\n\
-         groundwork_sql_statements_total {}\n",
-        state.statements.get()
-    );
     (
         [(http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        body,
+        state.metrics.render().unwrap_or_default(),
     )
 }

@@ -80,16 +80,18 @@ pub fn router(state: AppState) -> Router {
     }
 
     let request_id = HeaderName::from_static(REQUEST_ID_HEADER);
+    let export_traces = config.otel.is_some();
     let middleware = ServiceBuilder::new()
         .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
-        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
-            let id = request
-                .headers()
-                .get(REQUEST_ID_HEADER)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or_default();
-            tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
-        }).on_response(DefaultOnResponse::new().level(tracing::Level::INFO)))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(move |request: &Request<_>| request_span(request, export_traces))
+                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+        )
+        .layer(axum::middleware::from_fn_with_state(
+            state.metrics.clone(),
+            crate::observability::http::track,
+        ))
         .layer(PropagateRequestIdLayer::new(request_id))
         .layer(cors(&config))
         .layer(CompressionLayer::new())
@@ -97,6 +99,54 @@ pub fn router(state: AppState) -> Router {
         .layer(CatchPanicLayer::custom(panic_response));
 
     routes.with_state(state).layer(middleware)
+}
+
+/// The target of the spans of health checks and metric scrapes: logged
+/// like any request but never exported, since they come every few seconds
+/// and as traces would bury the requests worth seeing.
+pub const UNTRACED: &str = "groundwork::http::untraced";
+
+/// The span of one request: every log line of the request carries its
+/// fields. With trace export on it is the trace's server span, continuing
+/// the caller's trace when a `traceparent` header names one.
+fn request_span<B>(request: &Request<B>, export_traces: bool) -> tracing::Span {
+    macro_rules! span {
+        ($target:expr) => {
+            tracing::info_span!(
+                target: $target,
+                "request",
+                method = %request.method(),
+                path = %request.uri().path(),
+                request_id = %request
+                    .headers()
+                    .get(REQUEST_ID_HEADER)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default(),
+                trace_id = tracing::field::Empty,
+                otel.name = tracing::field::Empty,
+                otel.kind = tracing::field::Empty,
+            )
+        };
+    }
+    // Routes, not paths, name spans: /auth/github/start and
+    // /auth/google/start are one kind of request.
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or("", |p| p.as_str());
+    if matches!(route, "/healthz" | "/readyz" | "/metrics") {
+        return span!(UNTRACED);
+    }
+    let span = span!("groundwork::http");
+    if export_traces {
+        span.record(
+            "otel.name",
+            format!("{} {route}", request.method()).trim_end(),
+        );
+        span.record("otel.kind", "server");
+        crate::telemetry::continue_trace(&span, request.headers());
+    }
+    span
 }
 
 /// Browsers may call the API with credentials from the frontend's origin and

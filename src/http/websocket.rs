@@ -79,11 +79,16 @@ pub async fn websocket(
     };
     let schema = state.schema.clone();
     let timeout = state.config.ws_connection_init_timeout;
+    let core = state.core.clone();
     // The answer names the protocol the connection will speak, even when a
     // client offers both in another order than ours.
     upgrade
         .protocols([protocol.sec_websocket_protocol()])
-        .on_upgrade(move |socket| serve(socket, schema, protocol, init, timeout))
+        .on_upgrade(move |socket| async move {
+            // Counted while the connection is open.
+            let _open = core.metrics.websocket_opened();
+            serve(socket, schema, protocol, init, timeout).await;
+        })
 }
 
 /// The first offered subprotocol we speak, as async-graphql-axum picks it.

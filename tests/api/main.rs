@@ -15,6 +15,7 @@ mod isolation;
 mod loading;
 mod nodes;
 mod oauth;
+mod observability;
 mod organizations;
 mod passwords;
 mod permissions;

@@ -6,9 +6,11 @@
 mod client;
 mod database;
 pub mod fake_oauth;
+pub mod fake_otlp;
 pub mod fake_smtp;
 pub mod fake_stripe;
 mod mail;
+pub mod prometheus;
 pub mod ws;
 
 use std::{collections::HashMap, net::SocketAddr};
@@ -105,7 +107,7 @@ impl TestApp {
             .or_insert_with(|| "5".into());
         let config = Config::from_vars(&vars).expect("test configuration");
         if std::env::var_os("TEST_LOG").is_some() {
-            groundwork::telemetry::init(&config);
+            let _ = groundwork::telemetry::init(&config);
         }
         let mut server = Server::build(config, true).await.expect("server starts");
         if let Some(routes) = settings.extra_routes {
