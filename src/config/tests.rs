@@ -171,3 +171,58 @@ fn tracing_is_off_until_an_endpoint_is_given() {
         assert_eq!(err.var, var, "{var}={value}: {err}");
     }
 }
+
+#[test]
+fn trusted_documents_need_a_manifest_whose_hashes_hold() {
+    let dir = std::env::temp_dir().join(format!("groundwork-config-{}", uuid::Uuid::now_v7()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let doc = "query Plans { plans { id } }";
+    let hash = crate::crypto::sha256_hex(doc.as_bytes());
+    let good = dir.join("good.json");
+    std::fs::write(
+        &good,
+        serde_json::json!({ hash.to_uppercase(): doc }).to_string(),
+    )
+    .unwrap();
+    let bad = dir.join("bad.json");
+    std::fs::write(
+        &bad,
+        serde_json::json!({ hash.clone(): "{ apiVersion }" }).to_string(),
+    )
+    .unwrap();
+    let c = load(&[
+        ("PERSISTED_DOCUMENTS", "only"),
+        ("PERSISTED_DOCUMENTS_MANIFEST", good.to_str().unwrap()),
+    ])
+    .unwrap();
+    assert_eq!(c.graphql.persisted.mode, PersistedMode::Only);
+    assert_eq!(c.graphql.persisted.manifest.get(&hash).unwrap(), doc);
+    for (vars, var) in [
+        (
+            vec![("PERSISTED_DOCUMENTS", "sometimes")],
+            "PERSISTED_DOCUMENTS",
+        ),
+        (
+            vec![("PERSISTED_DOCUMENTS", "only")],
+            "PERSISTED_DOCUMENTS_MANIFEST",
+        ),
+        (
+            vec![
+                ("PERSISTED_DOCUMENTS", "allow"),
+                ("PERSISTED_DOCUMENTS_MANIFEST", bad.to_str().unwrap()),
+            ],
+            "PERSISTED_DOCUMENTS_MANIFEST",
+        ),
+        (
+            vec![
+                ("PERSISTED_DOCUMENTS", "allow"),
+                ("PERSISTED_DOCUMENTS_MANIFEST", "/nonexistent/manifest.json"),
+            ],
+            "PERSISTED_DOCUMENTS_MANIFEST",
+        ),
+    ] {
+        let err = load(&vars).unwrap_err();
+        assert_eq!(err.var, var, "{vars:?}: {err}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
