@@ -417,18 +417,21 @@ fn persisted_documents(env: &Env<'_>) -> Result<PersistedDocuments, ConfigError>
                     format!("{path} is not a JSON object of hash to document: {e}"),
                 )
             })?;
-            for (hash, document) in &manifest {
-                if crate::crypto::sha256_hex(document.as_bytes()) != hash.to_ascii_lowercase() {
+            // graphql-codegen writes sha256 keys as `sha256:<hex>` (the
+            // GraphQL-over-HTTP document id form); they are looked up by the hex.
+            let mut by_hash = HashMap::with_capacity(manifest.len());
+            for (key, document) in manifest {
+                let hash = key.strip_prefix("sha256:").unwrap_or(&key);
+                let hash = hash.to_ascii_lowercase();
+                if crate::crypto::sha256_hex(document.as_bytes()) != hash {
                     return Err(env.bad(
                         var,
-                        format!("the sha256 of the document under {hash:?} is not that hash"),
+                        format!("the sha256 of the document under {key:?} is not that hash"),
                     ));
                 }
+                by_hash.insert(hash, document);
             }
-            manifest
-                .into_iter()
-                .map(|(hash, document)| (hash.to_ascii_lowercase(), document))
-                .collect()
+            by_hash
         }
     };
     Ok(PersistedDocuments {
@@ -849,6 +852,33 @@ mod tests {
             c.cors_origins,
             vec!["https://a.example", "http://localhost:5173"]
         );
+    }
+
+    #[test]
+    fn manifest_keys_may_carry_the_sha256_prefix() {
+        let doc = "query Plans { plans { id } }";
+        let hash = crate::crypto::sha256_hex(doc.as_bytes());
+        let path = std::env::temp_dir().join(format!(
+            "groundwork-manifest-{}-{}.json",
+            std::process::id(),
+            uuid::Uuid::now_v7()
+        ));
+        let load_manifest = |key: String| {
+            let manifest: serde_json::Map<_, _> =
+                [(key, serde_json::json!(doc))].into_iter().collect();
+            std::fs::write(&path, serde_json::Value::Object(manifest).to_string()).unwrap();
+            load(&[
+                ("PERSISTED_DOCUMENTS", "only"),
+                ("PERSISTED_DOCUMENTS_MANIFEST", path.to_str().unwrap()),
+            ])
+        };
+        let prefixed = load_manifest(format!("sha256:{}", hash.to_ascii_uppercase())).unwrap();
+        assert_eq!(prefixed.graphql.persisted.manifest.get(&hash).unwrap(), doc);
+        let bare = load_manifest(hash.clone()).unwrap();
+        assert_eq!(bare.graphql.persisted.manifest.get(&hash).unwrap(), doc);
+        let err = load_manifest(format!("sha1:{hash}")).unwrap_err();
+        assert_eq!(err.var, "PERSISTED_DOCUMENTS_MANIFEST");
+        let _ = std::fs::remove_file(&path);
     }
 
     #[test]
