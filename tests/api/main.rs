@@ -22,3 +22,4 @@ mod projects;
 mod races;
 mod subscriptions;
 mod throttling;
+mod web_client;
