@@ -105,18 +105,21 @@ fn persisted_documents(env: &Env<'_>) -> Result<PersistedDocuments, ConfigError>
                     format!("{path} is not a JSON object of hash to document: {e}"),
                 )
             })?;
-            for (hash, document) in &manifest {
-                if crate::crypto::sha256_hex(document.as_bytes()) != hash.to_ascii_lowercase() {
+            // graphql-codegen writes sha256 keys as `sha256:<hex>` (the
+            // GraphQL-over-HTTP document id form); they are looked up by the hex.
+            let mut by_hash = HashMap::with_capacity(manifest.len());
+            for (key, document) in manifest {
+                let hash = key.strip_prefix("sha256:").unwrap_or(&key);
+                let hash = hash.to_ascii_lowercase();
+                if crate::crypto::sha256_hex(document.as_bytes()) != hash {
                     return Err(env.bad(
                         var,
-                        format!("the sha256 of the document under {hash:?} is not that hash"),
+                        format!("the sha256 of the document under {key:?} is not that hash"),
                     ));
                 }
+                by_hash.insert(hash, document);
             }
-            manifest
-                .into_iter()
-                .map(|(hash, document)| (hash.to_ascii_lowercase(), document))
-                .collect()
+            by_hash
         }
     };
     Ok(PersistedDocuments {

@@ -226,3 +226,29 @@ fn trusted_documents_need_a_manifest_whose_hashes_hold() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn manifest_keys_may_carry_the_sha256_prefix() {
+    let doc = "query Plans { plans { id } }";
+    let hash = crate::crypto::sha256_hex(doc.as_bytes());
+    let path = std::env::temp_dir().join(format!(
+        "groundwork-manifest-{}-{}.json",
+        std::process::id(),
+        uuid::Uuid::now_v7()
+    ));
+    let load_manifest = |key: String| {
+        let manifest: serde_json::Map<_, _> = [(key, serde_json::json!(doc))].into_iter().collect();
+        std::fs::write(&path, serde_json::Value::Object(manifest).to_string()).unwrap();
+        load(&[
+            ("PERSISTED_DOCUMENTS", "only"),
+            ("PERSISTED_DOCUMENTS_MANIFEST", path.to_str().unwrap()),
+        ])
+    };
+    let prefixed = load_manifest(format!("sha256:{}", hash.to_ascii_uppercase())).unwrap();
+    assert_eq!(prefixed.graphql.persisted.manifest.get(&hash).unwrap(), doc);
+    let bare = load_manifest(hash.clone()).unwrap();
+    assert_eq!(bare.graphql.persisted.manifest.get(&hash).unwrap(), doc);
+    let err = load_manifest(format!("sha1:{hash}")).unwrap_err();
+    assert_eq!(err.var, "PERSISTED_DOCUMENTS_MANIFEST");
+    let _ = std::fs::remove_file(&path);
+}

@@ -25,4 +25,5 @@ mod projects;
 mod races;
 mod subscriptions;
 mod throttling;
+mod web_client;
 mod websocket;

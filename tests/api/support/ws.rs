@@ -19,6 +19,17 @@ impl Subscription {
     /// Connects, authenticates with `connection_init` (a bearer token) or a
     /// cookie, and subscribes to `query`.
     pub async fn start(base_url: &str, auth: Auth<'_>, query: &str, variables: Value) -> Self {
+        Self::start_with(
+            base_url,
+            auth,
+            json!({ "query": query, "variables": variables }),
+        )
+        .await
+    }
+
+    /// Like `start`, with the whole `subscribe` payload, e.g. a persisted
+    /// document's hash in `extensions` instead of a query.
+    pub async fn start_with(base_url: &str, auth: Auth<'_>, payload: Value) -> Self {
         let url = format!("{}/graphql/ws", base_url.replace("http://", "ws://"));
         let mut request = url.into_client_request().unwrap();
         let headers = request.headers_mut();
@@ -26,7 +37,7 @@ impl Subscription {
             "sec-websocket-protocol",
             HeaderValue::from_static("graphql-transport-ws"),
         );
-        let payload = match auth {
+        let init = match auth {
             Auth::Bearer(token) => json!({ "authorization": format!("Bearer {token}") }),
             Auth::Cookie { cookie, origin } => {
                 headers.insert("cookie", HeaderValue::from_str(cookie).unwrap());
@@ -39,7 +50,7 @@ impl Subscription {
         let (mut socket, _) = connect_async(request).await.expect("websocket connects");
         socket
             .send(Message::text(
-                json!({ "type": "connection_init", "payload": payload }).to_string(),
+                json!({ "type": "connection_init", "payload": init }).to_string(),
             ))
             .await
             .unwrap();
@@ -47,8 +58,7 @@ impl Subscription {
         assert_eq!(ack["type"], "connection_ack", "{ack}");
         socket
             .send(Message::text(
-                json!({ "id": "1", "type": "subscribe", "payload": { "query": query, "variables": variables } })
-                    .to_string(),
+                json!({ "id": "1", "type": "subscribe", "payload": payload }).to_string(),
             ))
             .await
             .unwrap();
