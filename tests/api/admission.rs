@@ -40,7 +40,7 @@ async fn post_as(client: &Client, accept: &str, body: Value) -> GqlResponse {
 }
 
 #[tokio::test]
-async fn a_fragment_bomb_is_refused_in_milliseconds_while_others_are_answered() {
+async fn fragment_bombs_and_alias_floods_are_refused_fast_while_others_are_answered() {
     let app = TestApp::spawn().await;
     let bomb = fragment_bomb(40);
     assert!(bomb.len() < 2_000);
@@ -53,11 +53,18 @@ async fn a_fragment_bomb_is_refused_in_milliseconds_while_others_are_answered() 
         started.elapsed()
     );
 
-    // Sixteen bombs at once, and an ordinary request among them.
-    let bombs = (0..16).map(|_| {
+    // Sixteen bombs and sixteen 10,000-alias documents at once, and an
+    // ordinary request among them.
+    let aliases: String = (0..10_000).map(|i| format!("a{i}: apiVersion ")).collect();
+    let wide = format!("{{ {aliases} }}");
+    let bombs = (0..32).map(|i| {
         let client = app.client();
-        let bomb = bomb.clone();
-        tokio::spawn(async move { client.gql(&bomb, json!({})).await.code() })
+        let document = if i % 2 == 0 {
+            bomb.clone()
+        } else {
+            wide.clone()
+        };
+        tokio::spawn(async move { client.gql(&document, json!({})).await.code() })
     });
     let bombs: Vec<_> = bombs.collect();
     let started = Instant::now();
