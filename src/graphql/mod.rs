@@ -53,7 +53,7 @@ pub fn builder() -> SchemaBuilder<QueryRoot, MutationRoot, SubscriptionRoot> {
         SubscriptionRoot::default(),
     )
     .override_output_type_description::<DateTime<Utc>>(
-        "A point in time as an RFC 3339 timestamp in UTC, e.g. 2026-11-26T09:30:00.123Z.",
+        "A point in time as an RFC 3339 timestamp in UTC, e.g. 2026-11-26T09:30:00.123456+00:00.",
     )
 }
 
