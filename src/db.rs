@@ -200,6 +200,25 @@ pub fn top_per_group(first: usize, groups: usize, part: impl Fn(usize) -> String
         .join(" UNION ALL ")
 }
 
+/// Batched keys grouped by what they share besides their parent (a filter,
+/// a page), each group split into chunks of parents one top-N statement
+/// can cover.
+pub fn chunked_groups<P: Clone, G: std::hash::Hash + Eq + Clone>(
+    keys: impl IntoIterator<Item = (P, G)>,
+) -> Vec<(G, Vec<P>)> {
+    let mut groups: std::collections::HashMap<G, Vec<P>> = std::collections::HashMap::new();
+    for (parent, group) in keys {
+        groups.entry(group).or_default().push(parent);
+    }
+    let mut out = Vec::new();
+    for (group, parents) in groups {
+        for chunk in parents.chunks(GROUPS_PER_STATEMENT) {
+            out.push((group.clone(), chunk.to_vec()));
+        }
+    }
+    out
+}
+
 /// `$first, $first+1, …` for `count` parameters, as an IN list needs.
 pub fn placeholders(first: usize, count: usize) -> String {
     (first..first + count)

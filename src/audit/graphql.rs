@@ -12,7 +12,7 @@ use super::entity;
 use crate::{
     access::{Feature, Permission},
     auth::graphql::{User, load_user},
-    db::{GROUPS_PER_STATEMENT, grouped_counts, statement, top_per_group},
+    db::{chunked_groups, grouped_counts, statement, top_per_group},
     error::AppError,
     error::AppResult,
     graphql::context::ContextExt,
@@ -99,45 +99,39 @@ impl Loader<(String, PageArgs)> for AuditPageLoader {
         &self,
         keys: &[(String, PageArgs)],
     ) -> Result<HashMap<(String, PageArgs), Self::Value>, Self::Error> {
-        let mut groups: HashMap<&PageArgs, Vec<String>> = HashMap::new();
-        for (org, args) in keys {
-            groups.entry(args).or_default().push(org.clone());
-        }
         let mut out = HashMap::new();
-        for (args, orgs) in groups {
-            for chunk in orgs.chunks(GROUPS_PER_STATEMENT) {
-                let mut values: Vec<sea_orm::Value> = Vec::new();
-                let mut condition = String::new();
-                if let Some(after) = &args.after {
-                    values.push(after.clone().into());
-                    condition = " AND a.id < $1".to_owned();
-                }
-                let first_org = values.len() + 1;
-                values.extend(chunk.iter().map(|o| sea_orm::Value::from(o.clone())));
-                let limit = args.limit();
-                let sql = top_per_group(first_org, chunk.len(), |n| {
-                    format!(
-                        "SELECT a.* FROM audit_events a WHERE a.organization_id = ${n}{condition} \
-                         ORDER BY a.id DESC LIMIT {limit}"
-                    )
-                });
-                let rows = self
-                    .0
-                    .query_all_raw(statement(self.0.get_database_backend(), &sql, values))
-                    .await?;
-                let mut by_org: HashMap<String, Vec<entity::Model>> = HashMap::new();
-                for row in rows {
-                    let event = entity::Model::from_query_result(&row, "")?;
-                    by_org
-                        .entry(event.organization_id.clone())
-                        .or_default()
-                        .push(event);
-                }
-                for org in chunk {
-                    let mut events = by_org.remove(org).unwrap_or_default();
-                    events.sort_by(|a, b| b.id.cmp(&a.id));
-                    out.insert((org.clone(), args.clone()), events);
-                }
+        for (args, chunk) in chunked_groups(keys.iter().map(|(org, args)| (org.clone(), args))) {
+            let mut values: Vec<sea_orm::Value> = Vec::new();
+            let mut condition = String::new();
+            if let Some(after) = &args.after {
+                values.push(after.clone().into());
+                condition = " AND a.id < $1".to_owned();
+            }
+            let first_org = values.len() + 1;
+            values.extend(chunk.iter().map(|o| sea_orm::Value::from(o.clone())));
+            let limit = args.limit();
+            let sql = top_per_group(first_org, chunk.len(), |n| {
+                format!(
+                    "SELECT a.* FROM audit_events a WHERE a.organization_id = ${n}{condition} \
+                     ORDER BY a.id DESC LIMIT {limit}"
+                )
+            });
+            let rows = self
+                .0
+                .query_all_raw(statement(self.0.get_database_backend(), &sql, values))
+                .await?;
+            let mut by_org: HashMap<String, Vec<entity::Model>> = HashMap::new();
+            for row in rows {
+                let event = entity::Model::from_query_result(&row, "")?;
+                by_org
+                    .entry(event.organization_id.clone())
+                    .or_default()
+                    .push(event);
+            }
+            for org in chunk {
+                let mut events = by_org.remove(&org).unwrap_or_default();
+                events.sort_by(|a, b| b.id.cmp(&a.id));
+                out.insert((org, args.clone()), events);
             }
         }
         Ok(out)

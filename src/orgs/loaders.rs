@@ -11,7 +11,7 @@ use crate::{
     Core,
     auth::entity::user,
     billing::entitlements,
-    db::{GROUPS_PER_STATEMENT, statement, top_per_group},
+    db::{chunked_groups, statement, top_per_group},
     error::AppError,
     graphql::pagination::PageArgs,
 };
@@ -29,17 +29,8 @@ impl Loader<(String, PageArgs)> for MemberPageLoader {
         keys: &[(String, PageArgs)],
     ) -> Result<HashMap<(String, PageArgs), Self::Value>, Self::Error> {
         let db = &self.0.db;
-        let mut groups: HashMap<&PageArgs, Vec<String>> = HashMap::new();
-        for (org, args) in keys {
-            groups.entry(args).or_default().push(org.clone());
-        }
         let mut out = HashMap::new();
-        let chunks = groups.into_iter().flat_map(|(args, orgs)| {
-            orgs.chunks(GROUPS_PER_STATEMENT)
-                .map(|chunk| (args, chunk.to_vec()))
-                .collect::<Vec<_>>()
-        });
-        for (args, orgs) in chunks {
+        for (args, orgs) in chunked_groups(keys.iter().map(|(org, args)| (org.clone(), args))) {
             let mut values: Vec<sea_orm::Value> = Vec::new();
             let mut condition = String::new();
             if let Some(after) = &args.after {

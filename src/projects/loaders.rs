@@ -10,7 +10,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, FromQueryResult, Value};
 use super::entity::project;
 use crate::{
     auth::entity::user,
-    db::{GROUPS_PER_STATEMENT, contains_pattern, placeholders, statement, top_per_group},
+    db::{chunked_groups, contains_pattern, placeholders, statement, top_per_group},
     error::AppError,
     graphql::pagination::PageArgs,
 };
@@ -58,16 +58,11 @@ impl Loader<(String, ProjectFilterKey, PageArgs)> for ProjectPageLoader {
         &self,
         keys: &[(String, ProjectFilterKey, PageArgs)],
     ) -> Result<HashMap<(String, ProjectFilterKey, PageArgs), Self::Value>, Self::Error> {
-        let mut groups: HashMap<(&ProjectFilterKey, &PageArgs), Vec<String>> = HashMap::new();
-        for (org, filter, args) in keys {
-            groups.entry((filter, args)).or_default().push(org.clone());
-        }
         let mut out = HashMap::new();
-        let chunks = groups.into_iter().flat_map(|(key, orgs)| {
-            orgs.chunks(GROUPS_PER_STATEMENT)
-                .map(|chunk| (key, chunk.to_vec()))
-                .collect::<Vec<_>>()
-        });
+        let chunks = chunked_groups(
+            keys.iter()
+                .map(|(org, filter, args)| (org.clone(), (filter, args))),
+        );
         for ((filter, args), orgs) in chunks {
             // The filter's and cursor's values come first; each part then
             // names its organization with one more parameter.
