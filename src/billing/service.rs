@@ -15,7 +15,11 @@ use crate::{
     auth::entity::user,
     error::{AppError, AppResult},
     orgs::service::{lock, role_in},
+    text,
 };
+
+/// The longest plan id (its column's size).
+const PLAN_ID_MAX: usize = 64;
 
 fn gateway(core: &Core) -> AppResult<&StripeGateway> {
     core.stripe.as_ref().ok_or(AppError::BillingDisabled)
@@ -51,6 +55,7 @@ pub async fn checkout(
     plan_id: &str,
     interval: BillingInterval,
 ) -> AppResult<(String, String)> {
+    let plan_id = text::identifier("planId", plan_id, PLAN_ID_MAX)?;
     role_in(&core.db, organization_id, actor)
         .await?
         .require(Permission::BillingManage)?;

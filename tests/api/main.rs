@@ -24,6 +24,7 @@ mod plans;
 mod projects;
 mod races;
 mod subscriptions;
+mod text_input;
 mod throttling;
 mod web_client;
 mod websocket;
