@@ -5,8 +5,10 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, sea_query::Expr,
+    ActiveModelTrait,
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    sea_query::{Expr, OnConflict},
 };
 use serde_json::json;
 
@@ -117,21 +119,31 @@ pub async fn organization_of_customer(
         .map(|c| c.organization_id))
 }
 
+/// Binds the customer to an organization that has none yet, and returns
+/// the organization's customer: this one, or the one bound before. Of two
+/// concurrent bindings the first insert wins and the other changes nothing.
+/// A customer bound to another organization is an error (the column is
+/// unique): callers that cannot rule it out check `organization_of_customer`.
 pub async fn link_customer(
     conn: &impl ConnectionTrait,
     organization_id: &str,
     customer_id: &str,
-) -> AppResult<()> {
-    if customer_of(conn, organization_id).await?.is_none() {
-        customer::Entity::insert(customer::ActiveModel {
-            organization_id: Set(organization_id.to_owned()),
-            customer_id: Set(customer_id.to_owned()),
-            created_at: Set(Utc::now()),
-        })
-        .exec_without_returning(conn)
-        .await?;
-    }
-    Ok(())
+) -> AppResult<String> {
+    customer::Entity::insert(customer::ActiveModel {
+        organization_id: Set(organization_id.to_owned()),
+        customer_id: Set(customer_id.to_owned()),
+        created_at: Set(Utc::now()),
+    })
+    .on_conflict(
+        OnConflict::column(customer::Column::OrganizationId)
+            .do_nothing()
+            .to_owned(),
+    )
+    .exec_without_returning(conn)
+    .await?;
+    customer_of(conn, organization_id)
+        .await?
+        .ok_or_else(|| AppError::internal("a customer just bound cannot be read back"))
 }
 
 /// The organizations' subscriptions, the one that decides each plan first:

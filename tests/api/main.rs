@@ -6,6 +6,7 @@ mod accounts;
 mod admission;
 mod audit;
 mod billing;
+mod billing_calls;
 mod billing_order;
 mod cors;
 mod foundation;
