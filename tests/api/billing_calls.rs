@@ -2,7 +2,10 @@
 //! Stripe delays the request that waits for it and nobody else's, and
 //! concurrent checkouts of one organization end with one customer.
 
-use std::time::{Duration, Instant};
+use std::{
+    future::Future,
+    time::{Duration, Instant},
+};
 
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::json;
@@ -10,7 +13,11 @@ use serde_json::json;
 use crate::{
     billing::billing_app,
     projects::create,
-    support::{fake_stripe::FakeStripe, raw_id},
+    support::{
+        SignedUp,
+        fake_stripe::{self, FakeStripe, SubSpec},
+        raw_id,
+    },
 };
 use groundwork::billing::subscriptions::customer;
 
@@ -118,4 +125,155 @@ async fn concurrent_checkouts_of_one_organization_make_one_customer() {
         .data();
     assert_eq!(fake.calls(CUSTOMERS).len(), 1);
     assert_eq!(fake.arrived(CUSTOMERS).len(), keys.len());
+}
+
+/// Runs `operation` until Stripe is answering its request to `route`, then
+/// times an ordinary mutation of another user meanwhile; returns what the
+/// operation gave.
+async fn meanwhile<T: Send + 'static>(
+    fake: &FakeStripe,
+    route: &str,
+    operation: impl Future<Output = T> + Send + 'static,
+    bystander: &SignedUp,
+) -> T {
+    let before = fake.arrived(route).len();
+    let running = tokio::spawn(operation);
+    for _ in 0..200 {
+        if fake.arrived(route).len() > before {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert!(
+        fake.arrived(route).len() > before,
+        "Stripe was never asked for {route}"
+    );
+    let started = Instant::now();
+    bystander
+        .client
+        .gql(
+            "mutation($n: String!) { createOrganization(input: { name: $n }) { id } }",
+            json!({ "n": format!("Meanwhile {before} {route}") }),
+        )
+        .await
+        .data();
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_secs(2),
+        "another user's mutation took {took:?} while Stripe was answering {route}"
+    );
+    assert!(
+        !running.is_finished(),
+        "Stripe's delay was not in effect for {route}"
+    );
+    running.await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_call_to_stripe_holds_the_database() {
+    let fake = FakeStripe::start().await;
+    let app = billing_app(&fake).await;
+    let buyer = app.sign_up("buyer@example.com", "Buyer").await;
+    let bystander = app.sign_up("bystander@example.com", "Bystander").await;
+    let org = app.create_org(&buyer, "Paying").await;
+    buyer
+        .client
+        .gql(CHECKOUT, json!({ "org": org }))
+        .await
+        .data();
+    let customer = fake.calls("POST /v1/checkout/sessions")[0].form["customer"].clone();
+    let team = SubSpec {
+        id: "sub_slow".into(),
+        customer: customer.clone(),
+        organization_id: Some(raw_id(&org)),
+        status: "active",
+        price: fake_stripe::TEAM_MONTH,
+        quantity: 1,
+        cancel_at_period_end: false,
+    };
+    fake.put(&team);
+    fake.set_delay(Duration::from_secs(3));
+
+    // The completed checkout's webhook reads the subscription from Stripe.
+    let mut session = fake_stripe::fixture("checkout_session");
+    session["customer"] = json!(customer);
+    session["subscription"] = json!("sub_slow");
+    session["client_reference_id"] = json!(raw_id(&org));
+    let (body, signature) = fake_stripe::event(
+        "evt_slow",
+        "checkout.session.completed",
+        chrono::Utc::now().timestamp(),
+        session,
+    );
+    let webhook = reqwest::Client::new()
+        .post(app.url("/webhooks/stripe"))
+        .header("stripe-signature", signature)
+        .header("content-type", "application/json")
+        .body(body)
+        .send();
+    let delivered = meanwhile(&fake, "GET /v1/subscriptions/sub_slow", webhook, &bystander).await;
+    assert_eq!(delivered.unwrap().status(), 200);
+
+    let portal = {
+        let client = buyer.client.clone();
+        let org = org.clone();
+        async move {
+            client
+                .gql(
+                    "mutation($org: ID!) { createBillingPortalSession(organizationId: $org) { url } }",
+                    json!({ "org": org }),
+                )
+                .await
+        }
+    };
+    meanwhile(
+        &fake,
+        "POST /v1/billing_portal/sessions",
+        portal,
+        &bystander,
+    )
+    .await
+    .data();
+
+    // A member joins; the seat worker tells Stripe.
+    app.join_new(&buyer, &org, "member@example.com", "MEMBER")
+        .await;
+    let seats = {
+        let fake = fake.clone();
+        async move {
+            while fake.subscription("sub_slow").unwrap()["items"]["data"][0]["quantity"] != 2 {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    };
+    meanwhile(
+        &fake,
+        "POST /v1/subscription_items/si_slow",
+        seats,
+        &bystander,
+    )
+    .await;
+
+    // Deleting the organization cancels the subscription at Stripe first.
+    let deletion = {
+        let client = buyer.client.clone();
+        let org = org.clone();
+        async move {
+            client
+                .gql(
+                    "mutation($id: ID!) { deleteOrganization(id: $id) }",
+                    json!({ "id": org }),
+                )
+                .await
+        }
+    };
+    let deleted = meanwhile(
+        &fake,
+        "DELETE /v1/subscriptions/sub_slow",
+        deletion,
+        &bystander,
+    )
+    .await;
+    assert_eq!(deleted.data()["deleteOrganization"], true);
+    assert_eq!(fake.subscription("sub_slow").unwrap()["status"], "canceled");
 }
