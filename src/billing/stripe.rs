@@ -205,12 +205,14 @@ impl StripeGateway {
         Ok(session.url)
     }
 
-    pub async fn subscription(&self, id: &str) -> AppResult<Snapshot> {
-        let sub = RetrieveSubscription::new(id)
-            .send(&self.client)
-            .await
-            .map_err(unavailable)?;
-        Ok(Snapshot::of(&sub))
+    /// The subscription as Stripe has it now; None when Stripe has no such
+    /// subscription.
+    pub async fn subscription(&self, id: &str) -> AppResult<Option<Snapshot>> {
+        match RetrieveSubscription::new(id).send(&self.client).await {
+            Ok(sub) => Ok(Some(Snapshot::of(&sub))),
+            Err(StripeError::Stripe(_, 404)) => Ok(None),
+            Err(e) => Err(unavailable(e)),
+        }
     }
 
     /// Sets the seat count of a subscription's item, prorated.

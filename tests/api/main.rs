@@ -28,4 +28,5 @@ mod subscriptions;
 mod text_input;
 mod throttling;
 mod web_client;
+mod webhook_problems;
 mod websocket;
