@@ -11,6 +11,15 @@ pub fn random_token() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// Whether `raw` has the form `random_token` gives: anything else was never
+/// issued, and is refused before it is hashed or looked up.
+pub fn is_token(raw: &str) -> bool {
+    raw.len() == 43
+        && raw
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 /// Tokens are stored only as this hash, so a database leak yields no
 /// usable session or link.
 pub fn token_hash(token: &str) -> String {
@@ -73,6 +82,16 @@ mod tests {
         assert_ne!(a, b);
         assert_eq!(a.len(), 43);
         assert_eq!(token_hash(&a).len(), 64);
+        assert!(is_token(&a));
+        for bad in [
+            "",
+            "short",
+            &format!("{}\0", &a[..42]),
+            &format!("{a}x"),
+            &a.replace(|_: char| true, "="),
+        ] {
+            assert!(!is_token(bad), "{bad:?}");
+        }
     }
 
     #[test]

@@ -19,6 +19,7 @@ pub mod projects;
 pub mod ratelimit;
 pub mod seed;
 pub mod telemetry;
+pub mod text;
 
 use std::{future::Future, net::SocketAddr, ops::Deref, sync::Arc, time::Duration};
 

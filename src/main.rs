@@ -169,11 +169,11 @@ async fn billing(config: Config, action: BillingAction) -> Result<(), String> {
     let slug = match &action {
         BillingAction::Grant { org, .. } | BillingAction::Revoke { org } => org.clone(),
         BillingAction::Sync => {
-            let (applied, orphans) = groundwork::billing::subscriptions::sync_all(&core)
+            let (applied, ignored) = groundwork::billing::subscriptions::sync_all(&core)
                 .await
                 .map_err(describe)?;
             println!(
-                "{applied} subscriptions read back from Stripe; {orphans} belong to no organization here"
+                "{applied} subscriptions read back from Stripe; {ignored} cannot be applied here (the log says why)"
             );
             return Ok(());
         }

@@ -11,7 +11,10 @@ use super::{
     service::{self, SignedIn},
     session, validate,
 };
-use crate::{Core, crypto, error::AppError, graphql::context::RequestMeta};
+use crate::{Core, crypto, error::AppError, graphql::context::RequestMeta, text};
+
+/// The longest subject an account can be linked by (its column's size).
+const SUBJECT_MAX: usize = 255;
 
 /// Why a callback could not sign anyone in: a code for the `?error=` of
 /// the redirect, or an internal failure to log.
@@ -39,6 +42,12 @@ pub async fn sign_in_with(
     profile: Profile,
     meta: &RequestMeta,
 ) -> Result<SignedIn, OAuthFailure> {
+    // The provider is trusted with who someone is, not with what reaches a
+    // query: a subject no column can hold is a profile we cannot use.
+    let subject = &profile.subject;
+    if subject.is_empty() || subject.len() > SUBJECT_MAX || !text::is_single_line(subject) {
+        return Err(OAuthFailure::Code("profile_unavailable"));
+    }
     let txn = core.begin().await?;
     let known = oauth_account::Entity::find()
         .filter(oauth_account::Column::Provider.eq(provider))
@@ -72,7 +81,7 @@ pub async fn sign_in_with(
                     let name = profile
                         .name
                         .as_deref()
-                        .and_then(|n| validate::name("name", n).ok())
+                        .and_then(|n| text::name("name", n).ok())
                         .unwrap_or_else(|| email.split('@').next().unwrap_or("User").to_owned());
                     let avatar = profile
                         .avatar_url

@@ -19,10 +19,13 @@ use crate::{
     graphql::context::{RequestMeta, Viewer},
     mail::{outbox, templates},
     orgs::{self, invitations},
+    text,
 };
 
 const VERIFY_EMAIL_TTL: TimeDelta = TimeDelta::hours(48);
 const RESET_PASSWORD_TTL: TimeDelta = TimeDelta::hours(1);
+/// The longest provider name an account can be linked with (its column's size).
+const PROVIDER_MAX: usize = 64;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum TokenPurpose {
@@ -104,7 +107,7 @@ pub async fn find_by_email(
 
 pub async fn sign_up(core: &Core, input: SignUp, meta: &RequestMeta) -> AppResult<SignedIn> {
     let email = validate::email("email", &input.email)?;
-    let name = validate::name("name", &input.name)?;
+    let name = text::name("name", &input.name)?;
     validate::password("password", &input.password)?;
     core.limiter
         .hit(
@@ -161,12 +164,17 @@ pub async fn sign_in(
     password: &str,
     meta: &RequestMeta,
 ) -> AppResult<SignedIn> {
-    let email = validate::normalize_email(email);
+    let email = validate::normalize_email(text::line("email", email)?);
+    text::secret("password", password)?;
     let ip_key = format!("signin:ip:{}", ip_key(meta));
-    let account_key = format!("signin:account:{email}");
     core.limiter
         .hit(&ip_key, core.config.signin_ip_limit)
         .await?;
+    // No account has a longer address, and the counter's key could not hold it.
+    if email.len() > validate::EMAIL_MAX {
+        return Err(AppError::InvalidCredentials);
+    }
+    let account_key = format!("signin:account:{email}");
     core.limiter
         .hit(&account_key, core.config.signin_account_limit)
         .await?;
@@ -222,7 +230,7 @@ pub async fn update_profile(
 ) -> AppResult<user::Model> {
     let mut model: user::ActiveModel = viewer.user.clone().into();
     if let Some(name) = name {
-        model.name = Set(validate::name("name", name)?);
+        model.name = Set(text::name("name", name)?);
     }
     if let Some(url) = avatar_url {
         model.avatar_url = Set(validate::optional_url("avatarUrl", url)?);
@@ -240,6 +248,7 @@ pub async fn change_password(
     new: &str,
 ) -> AppResult<bool> {
     validate::password("newPassword", new)?;
+    text::secret("currentPassword", current)?;
     let Some(hash) = viewer.user.password_hash.as_deref() else {
         return Err(AppError::bad_input(
             "currentPassword",
@@ -283,6 +292,7 @@ pub async fn delete_account(
 ) -> AppResult<bool> {
     if let Some(hash) = viewer.user.password_hash.as_deref() {
         let given = password.unwrap_or_default();
+        text::secret("password", given)?;
         let account_key = format!("signin:account:{}", viewer.user.email);
         core.limiter
             .hit(&account_key, core.config.signin_account_limit)
@@ -338,6 +348,10 @@ async fn consume_token(
     purpose: TokenPurpose,
 ) -> AppResult<user_token::Model> {
     let invalid = || AppError::bad_input("token", "This link is invalid or has expired.");
+    let token = token.trim();
+    if !crypto::is_token(token) {
+        return Err(invalid());
+    }
     let found = user_token::Entity::find()
         .filter(user_token::Column::TokenHash.eq(crypto::token_hash(token)))
         .filter(user_token::Column::Purpose.eq(purpose.as_str()))
@@ -423,6 +437,8 @@ pub async fn request_password_reset(
     email: &str,
     meta: &RequestMeta,
 ) -> AppResult<bool> {
+    // Any text is answered alike, addresses or not; text no form accepts is refused.
+    let email = text::line("email", email)?;
     core.limiter
         .hit(
             &format!("reset:ip:{}", ip_key(meta)),
@@ -491,12 +507,12 @@ pub async fn unlink_account(
     viewer: &Viewer,
     provider: &str,
 ) -> AppResult<user::Model> {
+    let provider = text::identifier("provider", provider, PROVIDER_MAX)?.to_ascii_lowercase();
     let txn = core.begin().await?;
     let accounts = oauth_account::Entity::find()
         .filter(oauth_account::Column::UserId.eq(&viewer.user.id))
         .all(&txn)
         .await?;
-    let provider = provider.to_ascii_lowercase();
     let account = accounts
         .iter()
         .find(|a| a.provider == provider)

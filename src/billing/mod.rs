@@ -7,6 +7,7 @@ pub mod seats;
 pub mod service;
 pub mod stripe;
 pub mod subscriptions;
+pub mod unappliable;
 pub mod webhook;
 
 use chrono::{DateTime, Duration, Utc};

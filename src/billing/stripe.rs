@@ -1,10 +1,13 @@
 //! The Stripe API, as far as Groundwork uses it, through async-stripe.
 
-use std::{collections::HashMap, time::Duration};
+use std::{
+    collections::HashMap,
+    time::{Duration, Instant},
+};
 
 use chrono::{DateTime, TimeZone, Utc};
 use futures_util::TryStreamExt;
-use stripe::{Client, ClientBuilder, StripeError};
+use stripe::{Client, ClientBuilder, IdempotencyKey, RequestStrategy, StripeError, StripeRequest};
 use stripe_billing::{
     Subscription,
     billing_portal_session::CreateBillingPortalSession,
@@ -80,6 +83,24 @@ impl Snapshot {
     }
 }
 
+/// How long a request waits for Stripe to finish a concurrent one that has
+/// the same idempotency key: a little more than one request may take.
+const IN_FLIGHT_WAIT: Duration = Duration::from_secs(25);
+
+/// The idempotency key of creating an organization's customer. Stripe
+/// refuses a key sent again with other parameters, so they are part of it:
+/// a rename between two attempts makes a second customer (which nothing
+/// records, see `service::customer`), never an error.
+fn customer_key(organization_id: &str, name: &str, email: Option<&str>) -> IdempotencyKey {
+    let parameters =
+        crate::crypto::sha256_hex(format!("{name}\n{}", email.unwrap_or("")).as_bytes());
+    IdempotencyKey::new(format!(
+        "groundwork-customer-{organization_id}-{}",
+        &parameters[..16]
+    ))
+    .expect("the key is short and not empty")
+}
+
 /// Stripe failures are the server's problem, never the client's: logged in
 /// full and reported as INTERNAL.
 fn unavailable(e: StripeError) -> AppError {
@@ -99,21 +120,41 @@ impl StripeGateway {
         Ok(Some(Self { client }))
     }
 
+    /// Creates the organization's customer, idempotently: every request
+    /// made for one organization with the same name and email carries the
+    /// same key, so concurrent ones get the one customer Stripe made for the
+    /// first. A request that arrives while Stripe is still answering an
+    /// earlier one with its key gets 409 and is sent again until Stripe has
+    /// the answer to replay.
     pub async fn create_customer(
         &self,
         organization_id: &str,
         name: &str,
-        email: &str,
+        email: Option<&str>,
     ) -> AppResult<String> {
         let metadata = HashMap::from([(ORG_KEY.to_owned(), organization_id.to_owned())]);
-        let customer = CreateCustomer::new()
-            .name(name)
-            .email(email)
-            .metadata(metadata)
-            .send(&self.client)
-            .await
-            .map_err(unavailable)?;
-        Ok(customer.id.to_string())
+        let mut request = CreateCustomer::new().name(name).metadata(metadata);
+        if let Some(email) = email {
+            request = request.email(email);
+        }
+        let key = customer_key(organization_id, name, email);
+        let started = Instant::now();
+        let mut pause = Duration::from_millis(100);
+        loop {
+            let sent = request
+                .customize()
+                .request_strategy(RequestStrategy::Idempotent(key.clone()))
+                .send(&self.client)
+                .await;
+            match sent {
+                Ok(customer) => return Ok(customer.id.to_string()),
+                Err(StripeError::Stripe(_, 409)) if started.elapsed() < IN_FLIGHT_WAIT => {
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_secs(1));
+                }
+                Err(e) => return Err(unavailable(e)),
+            }
+        }
     }
 
     /// A Checkout Session in subscription mode; returns its id and URL.
@@ -164,12 +205,14 @@ impl StripeGateway {
         Ok(session.url)
     }
 
-    pub async fn subscription(&self, id: &str) -> AppResult<Snapshot> {
-        let sub = RetrieveSubscription::new(id)
-            .send(&self.client)
-            .await
-            .map_err(unavailable)?;
-        Ok(Snapshot::of(&sub))
+    /// The subscription as Stripe has it now; None when Stripe has no such
+    /// subscription.
+    pub async fn subscription(&self, id: &str) -> AppResult<Option<Snapshot>> {
+        match RetrieveSubscription::new(id).send(&self.client).await {
+            Ok(sub) => Ok(Some(Snapshot::of(&sub))),
+            Err(StripeError::Stripe(_, 404)) => Ok(None),
+            Err(e) => Err(unavailable(e)),
+        }
     }
 
     /// Sets the seat count of a subscription's item, prorated.

@@ -5,12 +5,19 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, sea_query::Expr,
+    ActiveModelTrait,
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    sea_query::{Expr, OnConflict},
 };
 use serde_json::json;
 
-use super::{SubscriptionStatus, plans::BillingInterval, stripe::Snapshot};
+use super::{
+    SubscriptionStatus,
+    plans::BillingInterval,
+    stripe::Snapshot,
+    unappliable::{self, Unappliable},
+};
 use crate::{
     Core,
     audit::{self, Actor, Event},
@@ -117,21 +124,31 @@ pub async fn organization_of_customer(
         .map(|c| c.organization_id))
 }
 
+/// Binds the customer to an organization that has none yet, and returns
+/// the organization's customer: this one, or the one bound before. Of two
+/// concurrent bindings the first insert wins and the other changes nothing.
+/// A customer bound to another organization is an error (the column is
+/// unique): callers that cannot rule it out check `organization_of_customer`.
 pub async fn link_customer(
     conn: &impl ConnectionTrait,
     organization_id: &str,
     customer_id: &str,
-) -> AppResult<()> {
-    if customer_of(conn, organization_id).await?.is_none() {
-        customer::Entity::insert(customer::ActiveModel {
-            organization_id: Set(organization_id.to_owned()),
-            customer_id: Set(customer_id.to_owned()),
-            created_at: Set(Utc::now()),
-        })
-        .exec_without_returning(conn)
-        .await?;
-    }
-    Ok(())
+) -> AppResult<String> {
+    customer::Entity::insert(customer::ActiveModel {
+        organization_id: Set(organization_id.to_owned()),
+        customer_id: Set(customer_id.to_owned()),
+        created_at: Set(Utc::now()),
+    })
+    .on_conflict(
+        OnConflict::column(customer::Column::OrganizationId)
+            .do_nothing()
+            .to_owned(),
+    )
+    .exec_without_returning(conn)
+    .await?;
+    customer_of(conn, organization_id)
+        .await?
+        .ok_or_else(|| AppError::internal("a customer just bound cannot be read back"))
 }
 
 /// The organizations' subscriptions, the one that decides each plan first:
@@ -186,20 +203,32 @@ impl async_graphql::dataloader::Loader<String> for SubscriptionLoader {
 #[derive(Debug, PartialEq, Eq)]
 pub enum Applied {
     Changed,
+    /// Applied, but its price is in no plan of the catalog, or it has none:
+    /// the subscription gives the free plan until the catalog has the price
+    /// (then `groundwork billing sync` applies it again). Not applying it at
+    /// all could leave an ended subscription granting its old plan.
+    ChangedWithoutPlan {
+        price: Option<String>,
+    },
     /// Older than the last change applied: nothing moves back.
     Stale,
-    /// No organization could be found for it.
-    Orphan,
+    /// It can never apply here; nothing changed.
+    Ignored(Unappliable),
 }
 
 /// Applies Stripe's view of a subscription as of `changed_at` (Stripe's
-/// clock, seconds), unless a newer one was applied already.
+/// clock, seconds), unless a newer one was applied already. Everything that
+/// would make it fail for good is checked before anything is written; an
+/// error is a failure that may pass.
 pub async fn apply(
     conn: &impl ConnectionTrait,
     core: &Core,
     snapshot: &Snapshot,
     changed_at: i64,
 ) -> AppResult<Applied> {
+    if let Err(why) = unappliable::snapshot(snapshot) {
+        return Ok(Applied::Ignored(why));
+    }
     let existing = subscription::Entity::find()
         .filter(subscription::Column::StripeSubscriptionId.eq(&snapshot.id))
         .one(conn)
@@ -209,20 +238,35 @@ pub async fn apply(
     {
         return Ok(Applied::Stale);
     }
-    let organization_id = match (&existing, &snapshot.organization_id) {
-        (Some(existing), _) => Some(existing.organization_id.clone()),
-        (None, Some(org)) => Some(org.clone()),
-        (None, None) => organization_of_customer(conn, &snapshot.customer_id).await?,
-    };
-    let Some(organization_id) = organization_id else {
-        return Ok(Applied::Orphan);
+    let bound_to = organization_of_customer(conn, &snapshot.customer_id).await?;
+    let organization_id = match (&existing, &snapshot.organization_id, &bound_to) {
+        (Some(existing), _, _) => existing.organization_id.clone(),
+        (None, Some(org), _) | (None, None, Some(org)) => org.clone(),
+        (None, None, None) => {
+            return Ok(Applied::Ignored(Unappliable::NoOrganization {
+                customer: snapshot.customer_id.clone(),
+            }));
+        }
     };
     if crate::orgs::entity::organization::Entity::find_by_id(&organization_id)
         .one(conn)
         .await?
         .is_none()
     {
-        return Ok(Applied::Orphan);
+        return Ok(Applied::Ignored(Unappliable::UnknownOrganization(
+            organization_id,
+        )));
+    }
+    if let Some(bound_to) = bound_to
+        && bound_to != organization_id
+    {
+        return Ok(Applied::Ignored(
+            Unappliable::CustomerOfAnotherOrganization {
+                customer: snapshot.customer_id.clone(),
+                named: organization_id,
+                bound_to,
+            },
+        ));
     }
     link_customer(conn, &organization_id, &snapshot.customer_id).await?;
 
@@ -304,7 +348,12 @@ pub async fn apply(
         },
     )
     .await?;
-    Ok(Applied::Changed)
+    Ok(match plan {
+        Some(_) => Applied::Changed,
+        None => Applied::ChangedWithoutPlan {
+            price: snapshot.price_id.clone(),
+        },
+    })
 }
 
 fn stripe_time(seconds: i64) -> DateTime<Utc> {
@@ -343,22 +392,29 @@ pub async fn cancel_all(core: &Core, organization_id: &str) -> AppResult<()> {
 }
 
 /// `groundwork billing sync`: reads every subscription back from Stripe and
-/// applies it as of now; returns how many were applied and how many belong
-/// to no organization here.
+/// applies it as of now; returns how many were applied and how many cannot
+/// be (each logged with the reason).
 pub async fn sync_all(core: &Core) -> AppResult<(usize, usize)> {
     let Some(gateway) = &core.stripe else {
         return Err(crate::error::AppError::BillingDisabled);
     };
     let all = gateway.all_subscriptions().await?;
     let now = Utc::now().timestamp();
-    let (mut applied, mut orphans) = (0, 0);
+    let (mut applied, mut ignored) = (0, 0);
     for snapshot in all {
         let txn = core.begin().await?;
         match apply(&txn, core, &snapshot, now).await? {
-            Applied::Orphan => orphans += 1,
-            _ => applied += 1,
+            Applied::Ignored(why) => {
+                tracing::warn!(subscription = %snapshot.id, reason = %why, "Stripe subscription not applied");
+                ignored += 1;
+            }
+            Applied::ChangedWithoutPlan { price } => {
+                tracing::warn!(subscription = %snapshot.id, ?price, "Stripe subscription applied without a plan: its price is in no plan of the catalog");
+                applied += 1;
+            }
+            Applied::Changed | Applied::Stale => applied += 1,
         }
         txn.commit().await?;
     }
-    Ok((applied, orphans))
+    Ok((applied, ignored))
 }

@@ -37,12 +37,16 @@ pub struct BadCursor;
 impl CursorType for Cursor {
     type Error = BadCursor;
 
+    /// Every list is ordered by row ids, which are uuids in canonical form;
+    /// a key that is not one was never handed out, and must not reach a
+    /// query (a NUL in it fails on PostgreSQL).
     fn decode_cursor(s: &str) -> Result<Self, Self::Error> {
         URL_SAFE_NO_PAD
             .decode(s)
             .ok()
             .and_then(|b| String::from_utf8(b).ok())
             .and_then(|k| k.strip_prefix("k:").map(str::to_owned))
+            .filter(|k| uuid::Uuid::try_parse(k).is_ok_and(|u| u.hyphenated().to_string() == *k))
             .map(Cursor)
             .ok_or(BadCursor)
     }
@@ -113,10 +117,14 @@ mod tests {
 
     #[test]
     fn cursors_round_trip_and_reject_garbage() {
-        let c = Cursor("0192-abc".into());
+        let c = Cursor(uuid::Uuid::now_v7().to_string());
         assert_eq!(Cursor::decode_cursor(&c.encode_cursor()).unwrap(), c);
         assert!(Cursor::decode_cursor("!!!").is_err());
         assert!(Cursor::decode_cursor(&URL_SAFE_NO_PAD.encode("x")).is_err());
+        for key in ["0192-abc", "\0", &c.0.to_uppercase(), &format!("{}\0", c.0)] {
+            let forged = Cursor(key.to_owned()).encode_cursor();
+            assert!(Cursor::decode_cursor(&forged).is_err(), "{key:?}");
+        }
     }
 
     #[test]

@@ -46,10 +46,13 @@ pub fn request_meta<B>(config: &Config, request: &Request<B>) -> RequestMeta {
             .map(|s| s.trim().to_owned())
             .filter(|s| !s.is_empty())
             .collect();
+        // The entry is stored with sessions and shown back; only an address is.
         forwarded
             .len()
             .checked_sub(config.trusted_proxy_hops)
-            .and_then(|i| forwarded.get(i).cloned())
+            .and_then(|i| forwarded.get(i))
+            .and_then(|s| s.parse::<std::net::IpAddr>().ok())
+            .map(|ip| ip.to_string())
             .or(peer)
     };
     let user_agent = request

@@ -230,9 +230,9 @@ impl Organization {
         first: Option<i32>,
         after: Option<String>,
     ) -> AppResult<Page<AuditEvent>> {
+        let args = PageArgs::parse(first, after)?;
         let plan = plan_for(ctx, &self.model.id).await?;
         require_feature(&plan, Feature::AuditLog)?;
-        let args = PageArgs::parse(first, after)?;
         audit_log_page(ctx, &self.model.id, &args).await
     }
 

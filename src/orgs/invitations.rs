@@ -85,6 +85,10 @@ fn invalid_link() -> AppError {
 }
 
 async fn find_by_token(conn: &impl ConnectionTrait, token: &str) -> AppResult<invitation::Model> {
+    let token = token.trim();
+    if !crypto::is_token(token) {
+        return Err(invalid_link());
+    }
     invitation::Entity::find()
         .filter(invitation::Column::TokenHash.eq(crypto::token_hash(token)))
         .one(conn)

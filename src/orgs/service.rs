@@ -18,6 +18,7 @@ use crate::{
     crypto,
     error::{AppError, AppResult},
     graphql::pagination::PageArgs,
+    text,
 };
 
 pub const SLUG_MIN: usize = 3;
@@ -36,18 +37,6 @@ pub fn validate_slug(raw: &str) -> AppResult<String> {
         ));
     }
     Ok(slug)
-}
-
-pub fn validate_name(raw: &str) -> AppResult<String> {
-    let name = raw.trim();
-    let length = name.chars().count();
-    if length == 0 || length > 100 || name.chars().any(char::is_control) {
-        return Err(AppError::bad_input(
-            "name",
-            "A name has 1 to 100 characters.",
-        ));
-    }
-    Ok(name.to_owned())
 }
 
 /// A slug made from a name: lower-case ASCII letters and digits joined by
@@ -184,7 +173,7 @@ pub async fn create(
     name: &str,
     slug: Option<&str>,
 ) -> AppResult<organization::Model> {
-    let name = validate_name(name)?;
+    let name = text::name("name", name)?;
     let explicit = slug.map(validate_slug).transpose()?;
     let txn = core.begin().await?;
     let slug = match explicit {
@@ -219,11 +208,15 @@ fn slug_conflict() -> AppError {
     AppError::conflict("Another organization already uses this slug.")
 }
 
+/// The organization a slug names; a slug no organization could have names none.
 pub async fn id_for_slug(core: &Core, slug: &str) -> AppResult<Option<String>> {
+    let Ok(slug) = validate_slug(slug) else {
+        return Ok(None);
+    };
     Ok(organization::Entity::find()
         .select_only()
         .column(organization::Column::Id)
-        .filter(organization::Column::Slug.eq(slug.trim()))
+        .filter(organization::Column::Slug.eq(slug))
         .into_tuple::<String>()
         .one(&core.db)
         .await?)
@@ -286,7 +279,7 @@ pub async fn update(
     name: Option<&str>,
     slug: Option<&str>,
 ) -> AppResult<organization::Model> {
-    let name = name.map(validate_name).transpose()?;
+    let name = name.map(|n| text::name("name", n)).transpose()?;
     let slug = slug.map(validate_slug).transpose()?;
     let txn = core.begin().await?;
     role_in(&txn, organization_id, actor)
@@ -414,5 +407,7 @@ mod tests {
         assert!(validate_slug("Acme").is_err());
         assert!(validate_slug("acme_inc").is_err());
         assert!(validate_slug(&"a".repeat(49)).is_err());
+        assert!(validate_slug("acme\0").is_err());
+        assert_eq!(validate_slug(" acme ").unwrap(), "acme");
     }
 }

@@ -99,14 +99,14 @@ pub struct ProjectFilter {
 }
 
 impl ProjectFilter {
-    fn key(self) -> ProjectFilterKey {
-        ProjectFilterKey {
+    fn key(self) -> AppResult<ProjectFilterKey> {
+        Ok(ProjectFilterKey {
             archived: self.archived.unwrap_or(false),
-            search: self
-                .search
-                .map(|s| s.trim().to_owned())
-                .filter(|s| !s.is_empty()),
-        }
+            search: match &self.search {
+                Some(search) => crate::text::search("search", search)?,
+                None => None,
+            },
+        })
     }
 }
 
@@ -119,7 +119,7 @@ pub async fn projects_of(
     filter: Option<ProjectFilter>,
 ) -> AppResult<Page<Project>> {
     let args = PageArgs::parse(first, after)?;
-    let filter = filter.unwrap_or_default().key();
+    let filter = filter.unwrap_or_default().key()?;
     let loaders = ctx.loaders()?;
     let org = organization_id.to_owned();
     let (rows, total) = futures_util::try_join!(

@@ -15,30 +15,8 @@ use crate::{
     error::{AppError, AppResult},
     events::{ProjectChange, ProjectEventKind},
     orgs::service::{lock, membership_of, role_in},
+    text,
 };
-
-pub fn validate_name(raw: &str) -> AppResult<String> {
-    let name = raw.trim();
-    let length = name.chars().count();
-    if length == 0 || length > 100 {
-        return Err(AppError::bad_input(
-            "name",
-            "A project name has 1 to 100 characters.",
-        ));
-    }
-    Ok(name.to_owned())
-}
-
-/// At most 2000 characters; blank means none.
-pub fn validate_description(raw: &str) -> AppResult<Option<String>> {
-    if raw.chars().count() > 2000 {
-        return Err(AppError::bad_input(
-            "description",
-            "A description has at most 2000 characters.",
-        ));
-    }
-    Ok(Some(raw.to_owned()).filter(|d| !d.trim().is_empty()))
-}
 
 /// Whether `role` may change (or, with `any`, delete) this project: any
 /// project with the `*_ANY` permission, a member its own, a viewer none.
@@ -102,8 +80,11 @@ pub async fn create(
     name: &str,
     description: Option<&str>,
 ) -> AppResult<project::Model> {
-    let name = validate_name(name)?;
-    let description = description.map(validate_description).transpose()?.flatten();
+    let name = text::name("name", name)?;
+    let description = description
+        .map(|d| text::description("description", d))
+        .transpose()?
+        .flatten();
     let txn = core.begin().await?;
     role_in(&txn, organization_id, actor)
         .await?
@@ -145,8 +126,10 @@ pub async fn update(
     name: Option<&str>,
     description: Option<&str>,
 ) -> AppResult<project::Model> {
-    let name = name.map(validate_name).transpose()?;
-    let description = description.map(validate_description).transpose()?;
+    let name = name.map(|n| text::name("name", n)).transpose()?;
+    let description = description
+        .map(|d| text::description("description", d))
+        .transpose()?;
     let txn = core.begin().await?;
     let (found, role) = visible(&txn, actor, id).await?;
     if !may_touch(role, Permission::ProjectUpdateAny, &found, actor) {
@@ -277,14 +260,5 @@ mod tests {
             assert!(!may_touch(Role::Member, any, &orphan, &me));
             assert!(!may_touch(Role::Viewer, any, &mine, &me));
         }
-    }
-
-    #[test]
-    fn names_and_descriptions() {
-        assert_eq!(validate_name("  Apollo ").unwrap(), "Apollo");
-        assert!(validate_name("").is_err());
-        assert!(validate_name(&"n".repeat(101)).is_err());
-        assert!(validate_description(&"d".repeat(2001)).is_err());
-        assert_eq!(validate_description("   ").unwrap(), None);
     }
 }

@@ -9,13 +9,15 @@ use std::{
         Arc, Mutex,
         atomic::{AtomicBool, AtomicUsize, Ordering},
     },
+    time::Duration,
 };
 
 use axum::{
     Json, Router,
-    body::Bytes,
-    extract::{Path, State},
+    body::{Body, Bytes},
+    extract::{Path, Request, State},
     http::StatusCode,
+    middleware::{self, Next},
     response::{IntoResponse, Response},
     routing::{get, post},
 };
@@ -48,6 +50,23 @@ struct Inner {
     calls: Mutex<Vec<Call>>,
     down: AtomicBool,
     counter: AtomicUsize,
+    /// How long every request takes to answer.
+    delay: Mutex<Duration>,
+    idempotency: Mutex<HashMap<String, Idempotent>>,
+    /// Every request as it arrived (before any delay): its route, and its
+    /// `Idempotency-Key` if it had one.
+    arrived: Mutex<Vec<(String, Option<String>)>>,
+}
+
+/// What Stripe holds for an idempotency key: a request still running, or
+/// the answer it saved, replayed to a request with the same parameters.
+enum Idempotent {
+    InFlight,
+    Done {
+        request: String,
+        status: StatusCode,
+        body: Bytes,
+    },
 }
 
 #[derive(Clone)]
@@ -83,6 +102,7 @@ impl FakeStripe {
                     .delete(cancel_subscription),
             )
             .route("/v1/subscription_items/{id}", post(update_item))
+            .layer(middleware::from_fn_with_state(inner.clone(), idempotency))
             .with_state(inner.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -107,6 +127,24 @@ impl FakeStripe {
             ("SEAT_SYNC_INTERVAL", "100ms".into()),
             ("SEAT_SYNC_RETRY_BASE", "100ms".into()),
         ]
+    }
+
+    /// Every request takes this long to answer from now on, as when Stripe is slow.
+    pub fn set_delay(&self, delay: Duration) {
+        *self.inner.delay.lock().unwrap() = delay;
+    }
+
+    /// The idempotency key of each request to `route`, in arrival order:
+    /// every request, replayed and refused ones too, unlike `calls`.
+    pub fn arrived(&self, route: &str) -> Vec<Option<String>> {
+        self.inner
+            .arrived
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(r, _)| r == route)
+            .map(|(_, k)| k.clone())
+            .collect()
     }
 
     /// Every request answers 503 while down, as in an outage.
@@ -180,6 +218,99 @@ pub fn event(id: &str, kind: &str, created: i64, object: Value) -> (String, Stri
     let body = event.to_string();
     let signature = stripe_webhook::Webhook::generate_test_header(&body, WEBHOOK_SECRET, None);
     (body, signature)
+}
+
+fn stripe_error(status: StatusCode, kind: &str, message: &str) -> Response {
+    (
+        status,
+        Json(json!({ "error": { "type": kind, "message": message } })),
+    )
+        .into_response()
+}
+
+/// Stripe's idempotency: the first request with a key runs and its answer
+/// is saved; one arriving while it runs gets 409; later ones get the saved
+/// answer when their parameters are the same, and 400 when not. A failed
+/// request saves nothing (as when Stripe is down before it begins). The
+/// delay set by `set_delay` applies to every request while it runs.
+async fn idempotency(State(inner): State<Arc<Inner>>, request: Request, next: Next) -> Response {
+    let delay = *inner.delay.lock().unwrap();
+    let route = format!("{} {}", request.method(), request.uri().path());
+    let key = request
+        .headers()
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    inner
+        .arrived
+        .lock()
+        .unwrap()
+        .push((route.clone(), key.clone()));
+    let Some(key) = key else {
+        tokio::time::sleep(delay).await;
+        return next.run(request).await;
+    };
+    let (parts, body) = request.into_parts();
+    let body = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    let fingerprint = format!("{route}\n{}", String::from_utf8_lossy(&body));
+    // Looked up and claimed under one lock, so of two requests arriving
+    // together exactly one runs.
+    let answered = {
+        let mut saved = inner.idempotency.lock().unwrap();
+        match saved.get(&key) {
+            Some(Idempotent::InFlight) => Some(stripe_error(
+                StatusCode::CONFLICT,
+                "idempotency_error",
+                "There is currently another in-progress request using this Idempotent Key.",
+            )),
+            Some(Idempotent::Done {
+                request,
+                status,
+                body,
+            }) if *request == fingerprint => Some(
+                (
+                    *status,
+                    [("content-type", "application/json")],
+                    body.clone(),
+                )
+                    .into_response(),
+            ),
+            Some(Idempotent::Done { .. }) => Some(stripe_error(
+                StatusCode::BAD_REQUEST,
+                "idempotency_error",
+                "Keys for idempotent requests can only be used with the same parameters they were first used with.",
+            )),
+            None => {
+                saved.insert(key.clone(), Idempotent::InFlight);
+                None
+            }
+        }
+    };
+    if let Some(answer) = answered {
+        return answer;
+    }
+    tokio::time::sleep(delay).await;
+    let response = next.run(Request::from_parts(parts, Body::from(body))).await;
+    let (parts, body) = response.into_parts();
+    let body = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    let mut saved = inner.idempotency.lock().unwrap();
+    if parts.status.is_success() {
+        saved.insert(
+            key,
+            Idempotent::Done {
+                request: fingerprint,
+                status: parts.status,
+                body: body.clone(),
+            },
+        );
+    } else {
+        saved.remove(&key);
+    }
+    Response::from_parts(parts, Body::from(body))
 }
 
 fn decode(body: &[u8]) -> HashMap<String, String> {
