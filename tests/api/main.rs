@@ -23,6 +23,7 @@ mod persisted;
 mod plans;
 mod projects;
 mod races;
+mod sessions;
 mod subscriptions;
 mod throttling;
 mod web_client;
