@@ -310,6 +310,11 @@ impl AuthQuery {
 #[derive(Default)]
 pub struct AuthMutation;
 
+/// The session the request presented, which signing in ends.
+fn presented_session<'a>(ctx: &'a Context<'_>) -> Option<&'a str> {
+    ctx.request().viewer.as_ref().map(|v| v.session_id.as_str())
+}
+
 /// Sets the session cookie and hands the token over.
 fn signed_in(ctx: &Context<'_>, signed_in: service::SignedIn) -> AuthPayload {
     ctx.set_cookie(session::session_cookie(
@@ -327,6 +332,7 @@ fn signed_in(ctx: &Context<'_>, signed_in: service::SignedIn) -> AuthPayload {
 
 #[Object]
 impl AuthMutation {
+    /// Creates the account and signs in; a session the request presented ends.
     async fn sign_up(&self, ctx: &Context<'_>, input: SignUpInput) -> AppResult<AuthPayload> {
         let done = service::sign_up(
             ctx.core(),
@@ -337,13 +343,22 @@ impl AuthMutation {
                 invitation_token: input.invitation_token,
             },
             ctx.meta(),
+            presented_session(ctx),
         )
         .await?;
         Ok(signed_in(ctx, done))
     }
 
+    /// Starts a new session; a session the request presented ends.
     async fn sign_in(&self, ctx: &Context<'_>, input: SignInInput) -> AppResult<AuthPayload> {
-        let done = service::sign_in(ctx.core(), &input.email, &input.password, ctx.meta()).await?;
+        let done = service::sign_in(
+            ctx.core(),
+            &input.email,
+            &input.password,
+            ctx.meta(),
+            presented_session(ctx),
+        )
+        .await?;
         Ok(signed_in(ctx, done))
     }
 
@@ -383,14 +398,22 @@ impl AuthMutation {
         service::request_password_reset(ctx.core(), &email, ctx.meta()).await
     }
 
-    /// Sets the password, ends every session, and signs in afresh.
+    /// Sets the password, ends every session (and one the request presented),
+    /// and signs in afresh.
     async fn reset_password(
         &self,
         ctx: &Context<'_>,
         token: String,
         new_password: String,
     ) -> AppResult<AuthPayload> {
-        let done = service::reset_password(ctx.core(), &token, &new_password, ctx.meta()).await?;
+        let done = service::reset_password(
+            ctx.core(),
+            &token,
+            &new_password,
+            ctx.meta(),
+            presented_session(ctx),
+        )
+        .await?;
         Ok(signed_in(ctx, done))
     }
 

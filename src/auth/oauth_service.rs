@@ -33,11 +33,14 @@ impl From<sea_orm::DbErr> for OAuthFailure {
     }
 }
 
+/// Signs in with a provider's profile, ending the session the browser
+/// presented (`replaces`).
 pub async fn sign_in_with(
     core: &Core,
     provider: &str,
     profile: Profile,
     meta: &RequestMeta,
+    replaces: Option<&str>,
 ) -> Result<SignedIn, OAuthFailure> {
     let txn = core.begin().await?;
     let known = oauth_account::Entity::find()
@@ -99,7 +102,7 @@ pub async fn sign_in_with(
             user
         }
     };
-    let session = session::issue(&txn, &core.config, &user.id, meta).await?;
+    let session = session::issue(&txn, &core.config, &user.id, meta, replaces).await?;
     txn.commit().await?;
     Ok(SignedIn {
         user,

@@ -102,7 +102,12 @@ pub async fn find_by_email(
         .await?)
 }
 
-pub async fn sign_up(core: &Core, input: SignUp, meta: &RequestMeta) -> AppResult<SignedIn> {
+pub async fn sign_up(
+    core: &Core,
+    input: SignUp,
+    meta: &RequestMeta,
+    replaces: Option<&str>,
+) -> AppResult<SignedIn> {
     let email = validate::email("email", &input.email)?;
     let name = validate::name("name", &input.name)?;
     validate::password("password", &input.password)?;
@@ -142,7 +147,7 @@ pub async fn sign_up(core: &Core, input: SignUp, meta: &RequestMeta) -> AppResul
         }
         None => send_verification(&txn, core, &user).await?,
     }
-    let session = sessions::issue(&txn, &core.config, &user.id, meta).await?;
+    let session = sessions::issue(&txn, &core.config, &user.id, meta, replaces).await?;
     txn.commit().await?;
     core.seat_sync.notify_one();
     Ok(SignedIn::new(user, session))
@@ -155,11 +160,13 @@ fn email_taken() -> AppError {
     )
 }
 
+/// Signs in with a password, ending the session the client presented.
 pub async fn sign_in(
     core: &Core,
     email: &str,
     password: &str,
     meta: &RequestMeta,
+    replaces: Option<&str>,
 ) -> AppResult<SignedIn> {
     let email = validate::normalize_email(email);
     let ip_key = format!("signin:ip:{}", ip_key(meta));
@@ -180,7 +187,7 @@ pub async fn sign_in(
     let user = user.ok_or(AppError::InvalidCredentials)?;
     core.limiter.clear(&account_key).await?;
     core.limiter.refund(&ip_key).await?;
-    let session = sessions::issue(&core.db, &core.config, &user.id, meta).await?;
+    let session = sessions::issue(&core.db, &core.config, &user.id, meta, replaces).await?;
     Ok(SignedIn::new(user, session))
 }
 
@@ -445,12 +452,14 @@ pub async fn request_password_reset(
     Ok(true)
 }
 
-/// Sets the password from a reset link, ends every session and starts a new one.
+/// Sets the password from a reset link, ends every session (and the one the
+/// client presented, whoever's) and starts a new one.
 pub async fn reset_password(
     core: &Core,
     token: &str,
     new_password: &str,
     meta: &RequestMeta,
+    replaces: Option<&str>,
 ) -> AppResult<SignedIn> {
     validate::password("newPassword", new_password)?;
     let hash = core.passwords.hash(new_password).await?;
@@ -477,7 +486,7 @@ pub async fn reset_password(
         .exec(&txn)
         .await?;
     sessions::revoke_all(&txn, &user.id, None).await?;
-    let session = sessions::issue(&txn, &core.config, &user.id, meta).await?;
+    let session = sessions::issue(&txn, &core.config, &user.id, meta, replaces).await?;
     txn.commit().await?;
     core.limiter
         .clear(&format!("signin:account:{}", user.email))

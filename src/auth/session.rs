@@ -92,13 +92,25 @@ pub struct Issued {
     pub token: String,
 }
 
-/// Starts a session for `user_id`.
+/// Starts a session for `user_id`, ending `replaces`: the session the
+/// client presented, whoever's it was. Signing in rotates the session, so a
+/// token planted in or copied from the browser before authentication is
+/// worthless after it.
 pub async fn issue(
     conn: &impl ConnectionTrait,
     config: &Config,
     user_id: &str,
     meta: &RequestMeta,
+    replaces: Option<&str>,
 ) -> AppResult<Issued> {
+    if let Some(old) = replaces {
+        session::Entity::update_many()
+            .col_expr(session::Column::RevokedAt, Expr::value(Utc::now()))
+            .filter(session::Column::Id.eq(old))
+            .filter(session::Column::RevokedAt.is_null())
+            .exec(conn)
+            .await?;
+    }
     let token = crypto::random_token();
     let id = crypto::new_id();
     let now = Utc::now();

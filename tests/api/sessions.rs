@@ -6,10 +6,134 @@ use serde_json::json;
 
 use crate::{
     accounts::exec,
-    support::{Client, TestApp, TestConfig, raw_id},
+    oauth::{app_with, begin_in, finish, user},
+    support::{Client, PASSWORD, TestApp, TestConfig, fake_oauth::FakeOAuth, link_token, raw_id},
 };
 
+const SIGN_IN: &str = "mutation($email: String!, $password: String!) { signIn(input: { email: $email, password: $password }) { token } }";
+const SIGN_UP: &str =
+    "mutation($input: SignUpInput!) { signUp(input: $input) { token user { id } } }";
 const VIEWER: &str = "{ viewer { id email sessions { id current } } }";
+
+async fn viewer_of(app: &TestApp, token: &str) -> serde_json::Value {
+    let res = app.client().with_bearer(token).gql(VIEWER, json!({})).await;
+    res.data()["viewer"].clone()
+}
+
+/// A token copied out of a browser before its user signs in there again (a
+/// shared computer, a planted cookie) is worthless afterwards: each way of
+/// authenticating ends the session the client presented, whoever's it was.
+#[tokio::test]
+async fn signing_in_ends_the_session_the_client_presented() {
+    let app = TestApp::spawn().await;
+    let lee = app.sign_up("lee@example.com", "Lee").await;
+    let copied = lee.token.clone();
+
+    // Signing in again in the same browser, with its cookie.
+    let res = lee
+        .client
+        .gql(
+            SIGN_IN,
+            json!({ "email": "lee@example.com", "password": PASSWORD }),
+        )
+        .await;
+    let fresh = res.data()["signIn"]["token"].as_str().unwrap().to_owned();
+    assert!(viewer_of(&app, &copied).await.is_null());
+    let me = lee.client.gql(VIEWER, json!({})).await;
+    let sessions = me.data()["viewer"]["sessions"].as_array().unwrap().clone();
+    assert_eq!(sessions.len(), 1, "{sessions:?}");
+    assert_eq!(sessions[0]["current"], true);
+
+    // With a bearer token instead of the cookie.
+    let res = app
+        .client()
+        .with_bearer(&fresh)
+        .gql(
+            SIGN_IN,
+            json!({ "email": "lee@example.com", "password": PASSWORD }),
+        )
+        .await;
+    res.data();
+    assert!(viewer_of(&app, &fresh).await.is_null());
+
+    // Someone else signing in on that browser ends its session too.
+    let kim = app.sign_up("kim@example.com", "Kim").await;
+    let on_kims = app.client().with_bearer(&kim.token);
+    on_kims
+        .gql(
+            SIGN_IN,
+            json!({ "email": "lee@example.com", "password": PASSWORD }),
+        )
+        .await
+        .data();
+    assert!(viewer_of(&app, &kim.token).await.is_null());
+}
+
+#[tokio::test]
+async fn a_failed_sign_in_leaves_the_presented_session_alone() {
+    let app = TestApp::spawn().await;
+    let lee = app.sign_up("lee@example.com", "Lee").await;
+    lee.client
+        .gql(
+            SIGN_IN,
+            json!({ "email": "lee@example.com", "password": "not the password" }),
+        )
+        .await
+        .assert_code("UNAUTHENTICATED");
+    assert!(!viewer_of(&app, &lee.token).await.is_null());
+}
+
+#[tokio::test]
+async fn signing_up_and_resetting_end_the_presented_session() {
+    let app = TestApp::spawn().await;
+    let lee = app.sign_up("lee@example.com", "Lee").await;
+
+    // A new account made in Lee's browser.
+    let res = lee
+        .client
+        .gql(
+            SIGN_UP,
+            json!({ "input": { "email": "other@example.com", "password": PASSWORD, "name": "Other" } }),
+        )
+        .await;
+    res.data();
+    assert!(viewer_of(&app, &lee.token).await.is_null());
+
+    // A reset link used in a browser holding someone else's session.
+    let kim = app.sign_up("kim@example.com", "Kim").await;
+    app.client()
+        .gql(
+            "mutation { requestPasswordReset(email: \"other@example.com\") }",
+            json!({}),
+        )
+        .await
+        .data();
+    let mail = app
+        .mailbox
+        .wait_for("other@example.com", "/reset-password", 1)
+        .await;
+    kim.client
+        .gql(
+            "mutation($t: String!) { resetPassword(token: $t, newPassword: \"a new password\") { token } }",
+            json!({ "t": link_token(&mail, "/reset-password") }),
+        )
+        .await
+        .data();
+    assert!(viewer_of(&app, &kim.token).await.is_null());
+}
+
+#[tokio::test]
+async fn a_provider_sign_in_ends_the_session_the_browser_presented() {
+    let fake = FakeOAuth::start().await;
+    let app = app_with(&fake, "acme").await;
+    let lee = app.sign_up("lee@example.com", "Lee").await;
+    fake.sign_in_as(user("sub-lee-2", "other@example.com", true));
+    let trip = begin_in(lee.client.clone(), "acme", "http://app.test/").await;
+    assert_eq!(finish(&trip, &trip.callback).await, "http://app.test/");
+    assert!(viewer_of(&app, &lee.token).await.is_null());
+    let me = trip.browser.gql(VIEWER, json!({})).await;
+    assert_eq!(me.data()["viewer"]["email"], "other@example.com");
+}
 
 async fn last_seen(app: &TestApp, user_id: &str) -> DateTime<Utc> {
     let row = app
