@@ -1,6 +1,7 @@
 //! Turning a provider's profile into a signed-in user: a known account signs
-//! in, a verified email links to its existing user, anything else new becomes
-//! a user with that email verified.
+//! in, a verified email links to its existing user when that user verified
+//! the address too, anything else new becomes a user with that email
+//! verified.
 
 use chrono::Utc;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
@@ -65,10 +66,10 @@ pub async fn sign_in_with(
                 return Err(OAuthFailure::Code("email_not_verified"));
             }
             let user = match service::find_by_email(&txn, &email).await? {
-                Some(existing) if existing.email_verified_at.is_none() => {
-                    let mut model: user::ActiveModel = existing.into();
-                    model.email_verified_at = Set(Some(Utc::now()));
-                    model.update(&txn).await?
+                // Whoever holds it never proved the address: it is claimed
+                // with a password reset, not by linking (see the rule's reasons).
+                Some(existing) if !service::accepts_proof_of_address(&existing) => {
+                    return Err(OAuthFailure::Code("unverified_account"));
                 }
                 Some(existing) => existing,
                 None => {

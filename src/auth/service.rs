@@ -102,6 +102,30 @@ pub async fn find_by_email(
         .await?)
 }
 
+/// Whether a proof that someone controls an address (a provider vouching
+/// for the email, an invitation link mailed to it) may join `existing`, the
+/// account that holds the address.
+///
+/// Never when the account never proved the address itself: its password may
+/// be a squatter's, set in the hope that the address's owner walks in later
+/// by another door and inherits an account the squatter still opens. Such a
+/// merge is refused, with an answer that says how to claim the account: a
+/// password reset, which proves the address, replaces the password and ends
+/// every session (`reset_password`).
+///
+/// Refused rather than taken over on the spot (dropping the password and
+/// the sessions) because the common holder of an unverified account is its
+/// rightful owner, who never clicked the link: taking over would silently
+/// delete the password they use and sign them out everywhere. And whatever
+/// the holder built in the account (its name, its organizations and whom
+/// they admitted) would pass to the newcomer without a word; a reset is a
+/// deliberate step through the mailbox that leaves nobody in doubt. One
+/// rule, one way out, for every path: provider sign-in, sign-up with an
+/// invitation, accepting an invitation.
+pub fn accepts_proof_of_address(existing: &user::Model) -> bool {
+    existing.email_verified_at.is_some()
+}
+
 pub async fn sign_up(
     core: &Core,
     input: SignUp,
@@ -117,16 +141,30 @@ pub async fn sign_up(
             core.config.signup_ip_limit,
         )
         .await?;
-    if find_by_email(&core.db, &email).await?.is_some() {
-        return Err(email_taken());
+    // Links and the address are checked before anything is hashed.
+    let invitation = match &input.invitation_token {
+        Some(token) => Some(invitations::check_at_sign_up(&core.db, token, &email).await?),
+        None => None,
+    };
+    if let Some(existing) = find_by_email(&core.db, &email).await? {
+        return Err(match invitation {
+            // The link proved the address, so its holder may be told more.
+            Some(_) if !accepts_proof_of_address(&existing) => AppError::bad_input(
+                "email",
+                "An account with this address exists, but the address was never confirmed. \
+                 To claim it, reset its password (that proves the address and signs everyone \
+                 else out), then accept the invitation.",
+            ),
+            Some(_) => AppError::bad_input(
+                "email",
+                "You already have an account with this address: sign in, then accept the invitation.",
+            ),
+            None => email_taken(),
+        });
     }
     let hash = core.passwords.hash(&input.password).await?;
 
     let txn = core.begin().await?;
-    let invitation = match &input.invitation_token {
-        Some(token) => Some(invitations::check_at_sign_up(&txn, token, &email).await?),
-        None => None,
-    };
     // An invitation link reached this address, which proves it.
     let verified = invitation.is_some();
     let user = match insert_user(&txn, &email, &name, Some(hash), verified, None).await {
@@ -454,6 +492,10 @@ pub async fn request_password_reset(
 
 /// Sets the password from a reset link, ends every session (and the one the
 /// client presented, whoever's) and starts a new one.
+///
+/// This is also how an account whose address was never verified is claimed
+/// by the address's owner: the link proves the address, the password whoever
+/// made the account chose is replaced, and every session of theirs ends.
 pub async fn reset_password(
     core: &Core,
     token: &str,

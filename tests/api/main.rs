@@ -24,6 +24,7 @@ mod plans;
 mod projects;
 mod races;
 mod sessions;
+mod squatting;
 mod subscriptions;
 mod throttling;
 mod web_client;

@@ -192,7 +192,7 @@ async fn redirects_go_only_to_allowed_origins() {
 async fn a_verified_provider_email_links_to_the_existing_account() {
     let fake = FakeOAuth::start().await;
     let app = app_with(&fake, "acme").await;
-    let existing = app.sign_up("link@example.com", "Linda").await;
+    let existing = app.sign_up_verified("link@example.com", "Linda").await;
 
     fake.sign_in_as(user("sub-5", "LINK@example.com", true));
     let trip = begin(&app, "acme", "http://app.test/").await;
@@ -252,7 +252,7 @@ async fn the_last_way_to_sign_in_cannot_be_unlinked() {
         .await
         .assert_code("CONFLICT");
 
-    let with_password = app.sign_up("both@example.com", "Both").await;
+    let with_password = app.sign_up_verified("both@example.com", "Both").await;
     fake.sign_in_as(user("sub-8", "both@example.com", true));
     let trip = begin(&app, "acme", "http://app.test/").await;
     finish(&trip, &trip.callback).await;
