@@ -20,6 +20,7 @@ mod m20261126_000012_create_plan_grants;
 mod m20261126_000013_create_stripe_customers;
 mod m20261126_000014_create_subscriptions;
 mod m20261126_000015_create_stripe_events;
+mod m20261126_000016_add_rate_limit_pending;
 
 pub struct Migrator;
 
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000013_create_stripe_customers::Migration),
             Box::new(m20261126_000014_create_subscriptions::Migration),
             Box::new(m20261126_000015_create_stripe_events::Migration),
+            Box::new(m20261126_000016_add_rate_limit_pending::Migration),
         ]
     }
 }

@@ -4,7 +4,7 @@
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 
-use super::{entity::user, service, session};
+use super::{email_tokens, entity::user, service, session};
 use crate::{
     error::AppResult,
     graphql::guards::SignedIn,
@@ -386,16 +386,16 @@ impl AuthMutation {
 
     #[graphql(guard = "SignedIn")]
     async fn request_email_verification(&self, ctx: &Context<'_>) -> AppResult<bool> {
-        service::request_email_verification(ctx.core(), ctx.viewer()?).await
+        email_tokens::request_email_verification(ctx.core(), ctx.viewer()?).await
     }
 
     async fn verify_email(&self, ctx: &Context<'_>, token: String) -> AppResult<User> {
-        Ok(service::verify_email(ctx.core(), &token).await?.into())
+        Ok(email_tokens::verify_email(ctx.core(), &token).await?.into())
     }
 
     /// Always true, whether or not the email belongs to an account.
     async fn request_password_reset(&self, ctx: &Context<'_>, email: String) -> AppResult<bool> {
-        service::request_password_reset(ctx.core(), &email, ctx.meta()).await
+        email_tokens::request_password_reset(ctx.core(), &email, ctx.meta()).await
     }
 
     /// Sets the password, ends every session (and one the request presented),
@@ -406,7 +406,7 @@ impl AuthMutation {
         token: String,
         new_password: String,
     ) -> AppResult<AuthPayload> {
-        let done = service::reset_password(
+        let done = email_tokens::reset_password(
             ctx.core(),
             &token,
             &new_password,
@@ -424,7 +424,14 @@ impl AuthMutation {
         current_password: String,
         new_password: String,
     ) -> AppResult<bool> {
-        service::change_password(ctx.core(), ctx.viewer()?, &current_password, &new_password).await
+        service::change_password(
+            ctx.core(),
+            ctx.viewer()?,
+            &current_password,
+            &new_password,
+            ctx.meta(),
+        )
+        .await
     }
 
     #[graphql(guard = "SignedIn")]
@@ -455,7 +462,8 @@ impl AuthMutation {
     #[graphql(guard = "SignedIn")]
     async fn delete_account(&self, ctx: &Context<'_>, password: Option<String>) -> AppResult<bool> {
         let deleted =
-            service::delete_account(ctx.core(), ctx.viewer()?, password.as_deref()).await?;
+            service::delete_account(ctx.core(), ctx.viewer()?, password.as_deref(), ctx.meta())
+                .await?;
         ctx.set_cookie(session::clear_cookie(&ctx.core().config));
         Ok(deleted)
     }

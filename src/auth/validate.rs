@@ -9,10 +9,13 @@ pub fn normalize_email(raw: &str) -> String {
     raw.trim().to_lowercase()
 }
 
+/// The longest address SMTP carries, and so the longest any account has.
+pub const EMAIL_MAX: usize = 254;
+
 pub fn email(field: &str, raw: &str) -> AppResult<String> {
     let email = normalize_email(raw);
     let bad = || AppError::bad_input(field, "Enter a valid email address.");
-    if email.len() > 254 || email.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    if email.len() > EMAIL_MAX || email.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(bad());
     }
     let (local, domain) = email.rsplit_once('@').ok_or_else(bad)?;

@@ -17,6 +17,7 @@ mod nodes;
 mod oauth;
 mod observability;
 mod organizations;
+mod password_cost;
 mod passwords;
 mod permissions;
 mod persisted;
