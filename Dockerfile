@@ -1,6 +1,10 @@
 # syntax=docker/dockerfile:1
 # Build stage: compile the release binary with the locked dependencies.
 FROM rust:1.95-slim-bookworm AS build
+# jemalloc (the binary's allocator) is built from source with make.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends make \
+    && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY migrations ./migrations

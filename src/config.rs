@@ -102,10 +102,17 @@ pub struct Config {
     pub trusted_proxy_hops: usize,
     pub session_idle_timeout: Duration,
     pub session_absolute_timeout: Duration,
+    /// Password hashes computed at once; each holds 19 MiB.
     pub password_hash_concurrency: usize,
+    /// Password operations that may wait for a hashing slot; more are refused.
+    pub password_hash_queue: usize,
+    /// Failed password checks per account.
     pub signin_account_limit: Limit,
+    /// Failed password checks per client address.
     pub signin_ip_limit: Limit,
     pub signup_ip_limit: Limit,
+    /// Password hashes and checks per account, whatever their outcome.
+    pub password_account_limit: Limit,
     pub redis_url: Option<Secret>,
     pub redis_key_prefix: String,
     pub mail_url: Secret,
@@ -167,6 +174,9 @@ pub struct ConfigError {
     pub var: String,
     pub problem: String,
 }
+
+/// Default waiting password operations per hashing slot.
+pub const PASSWORD_HASH_QUEUE_PER_SLOT: usize = 128;
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/groundwork.db?mode=rwc";
 
@@ -306,16 +316,27 @@ impl Config {
             Some(_) => return Err(env.bad("REDIS_URL", "expected redis://HOST:PORT".into())),
         };
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        // Hashing on more cores than this buys throughput few servers need
+        // at 19 MiB a hash.
+        let password_hash_concurrency =
+            env.parse_positive("PASSWORD_HASH_CONCURRENCY", cores.min(4))?;
 
         Ok(Self {
             secret_key,
             trusted_proxy_hops: env.parse("TRUSTED_PROXY_HOPS", 0)?,
             session_idle_timeout: env.duration("SESSION_IDLE_TIMEOUT", "7d")?,
             session_absolute_timeout: env.duration("SESSION_ABSOLUTE_TIMEOUT", "30d")?,
-            password_hash_concurrency: env.parse_positive("PASSWORD_HASH_CONCURRENCY", cores)?,
+            password_hash_concurrency,
+            // A few seconds of hashing: long enough for a burst of sign-ins
+            // to be served, short of the GraphQL timeout.
+            password_hash_queue: env.parse(
+                "PASSWORD_HASH_QUEUE",
+                PASSWORD_HASH_QUEUE_PER_SLOT * password_hash_concurrency,
+            )?,
             signin_account_limit: env.limit("RATE_LIMIT_SIGNIN_ACCOUNT", "5/15m")?,
             signin_ip_limit: env.limit("RATE_LIMIT_SIGNIN_IP", "50/15m")?,
             signup_ip_limit: env.limit("RATE_LIMIT_SIGNUP_IP", "20/1h")?,
+            password_account_limit: env.limit("RATE_LIMIT_PASSWORD_ACCOUNT", "20/15m")?,
             redis_url,
             redis_key_prefix: env
                 .get("REDIS_KEY_PREFIX")

@@ -88,12 +88,17 @@ impl Core {
             db.clone(),
             statements.clone(),
         );
+        let passwords = Passwords::new(
+            config.password_hash_concurrency,
+            config.password_hash_queue,
+            metrics.clone(),
+        );
         Ok(Self {
             metrics,
             stripe,
             seat_sync: tokio::sync::Notify::new(),
             events,
-            passwords: Passwords::new(config.password_hash_concurrency),
+            passwords,
             limiter,
             mailer: Arc::new(mailer),
             http,

@@ -1,5 +1,21 @@
 use std::process::ExitCode;
 
+// Freed memory goes back to the system. With glibc's allocator a burst of
+// sign-ups (19 MiB per password hash, computed on whichever blocking-pool
+// thread is free) stayed resident in its per-thread arenas for good.
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+/// jemalloc's settings, read as it starts: a background thread purges freed
+/// pages about a second after they are freed, straight to the system
+/// (muzzy pages, freed lazily with MADV_FREE, would still count as resident
+/// until the kernel ran short). `_RJEM_MALLOC_CONF` overrides them.
+#[cfg(not(target_env = "msvc"))]
+#[allow(non_upper_case_globals)]
+#[unsafe(export_name = "_rjem_malloc_conf")]
+pub static malloc_conf: &[u8] = b"background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0\0";
+
 use clap::{Parser, Subcommand};
 use groundwork::{Server, config::Config, db, graphql, shutdown_signal, telemetry};
 

@@ -21,6 +21,7 @@ mod m20261126_000013_create_stripe_customers;
 mod m20261126_000014_create_subscriptions;
 mod m20261126_000015_create_stripe_events;
 mod m20261126_000016_add_problem_to_stripe_events;
+mod m20261126_000017_add_rate_limit_pending;
 
 pub struct Migrator;
 
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000014_create_subscriptions::Migration),
             Box::new(m20261126_000015_create_stripe_events::Migration),
             Box::new(m20261126_000016_add_problem_to_stripe_events::Migration),
+            Box::new(m20261126_000017_add_rate_limit_pending::Migration),
         ]
     }
 }

@@ -4,7 +4,7 @@
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 
-use super::{entity::user, service, session};
+use super::{email_tokens, entity::user, service, session};
 use crate::{
     error::AppResult,
     graphql::guards::SignedIn,
@@ -310,6 +310,11 @@ impl AuthQuery {
 #[derive(Default)]
 pub struct AuthMutation;
 
+/// The session the request presented, which signing in ends.
+fn presented_session<'a>(ctx: &'a Context<'_>) -> Option<&'a str> {
+    ctx.request().viewer.as_ref().map(|v| v.session_id.as_str())
+}
+
 /// Sets the session cookie and hands the token over.
 fn signed_in(ctx: &Context<'_>, signed_in: service::SignedIn) -> AuthPayload {
     ctx.set_cookie(session::session_cookie(
@@ -327,6 +332,7 @@ fn signed_in(ctx: &Context<'_>, signed_in: service::SignedIn) -> AuthPayload {
 
 #[Object]
 impl AuthMutation {
+    /// Creates the account and signs in; a session the request presented ends.
     async fn sign_up(&self, ctx: &Context<'_>, input: SignUpInput) -> AppResult<AuthPayload> {
         let done = service::sign_up(
             ctx.core(),
@@ -337,13 +343,22 @@ impl AuthMutation {
                 invitation_token: input.invitation_token,
             },
             ctx.meta(),
+            presented_session(ctx),
         )
         .await?;
         Ok(signed_in(ctx, done))
     }
 
+    /// Starts a new session; a session the request presented ends.
     async fn sign_in(&self, ctx: &Context<'_>, input: SignInInput) -> AppResult<AuthPayload> {
-        let done = service::sign_in(ctx.core(), &input.email, &input.password, ctx.meta()).await?;
+        let done = service::sign_in(
+            ctx.core(),
+            &input.email,
+            &input.password,
+            ctx.meta(),
+            presented_session(ctx),
+        )
+        .await?;
         Ok(signed_in(ctx, done))
     }
 
@@ -371,26 +386,34 @@ impl AuthMutation {
 
     #[graphql(guard = "SignedIn")]
     async fn request_email_verification(&self, ctx: &Context<'_>) -> AppResult<bool> {
-        service::request_email_verification(ctx.core(), ctx.viewer()?).await
+        email_tokens::request_email_verification(ctx.core(), ctx.viewer()?).await
     }
 
     async fn verify_email(&self, ctx: &Context<'_>, token: String) -> AppResult<User> {
-        Ok(service::verify_email(ctx.core(), &token).await?.into())
+        Ok(email_tokens::verify_email(ctx.core(), &token).await?.into())
     }
 
     /// Always true, whether or not the email belongs to an account.
     async fn request_password_reset(&self, ctx: &Context<'_>, email: String) -> AppResult<bool> {
-        service::request_password_reset(ctx.core(), &email, ctx.meta()).await
+        email_tokens::request_password_reset(ctx.core(), &email, ctx.meta()).await
     }
 
-    /// Sets the password, ends every session, and signs in afresh.
+    /// Sets the password, ends every session (and one the request presented),
+    /// and signs in afresh.
     async fn reset_password(
         &self,
         ctx: &Context<'_>,
         token: String,
         new_password: String,
     ) -> AppResult<AuthPayload> {
-        let done = service::reset_password(ctx.core(), &token, &new_password, ctx.meta()).await?;
+        let done = email_tokens::reset_password(
+            ctx.core(),
+            &token,
+            &new_password,
+            ctx.meta(),
+            presented_session(ctx),
+        )
+        .await?;
         Ok(signed_in(ctx, done))
     }
 
@@ -401,7 +424,14 @@ impl AuthMutation {
         current_password: String,
         new_password: String,
     ) -> AppResult<bool> {
-        service::change_password(ctx.core(), ctx.viewer()?, &current_password, &new_password).await
+        service::change_password(
+            ctx.core(),
+            ctx.viewer()?,
+            &current_password,
+            &new_password,
+            ctx.meta(),
+        )
+        .await
     }
 
     #[graphql(guard = "SignedIn")]
@@ -432,7 +462,8 @@ impl AuthMutation {
     #[graphql(guard = "SignedIn")]
     async fn delete_account(&self, ctx: &Context<'_>, password: Option<String>) -> AppResult<bool> {
         let deleted =
-            service::delete_account(ctx.core(), ctx.viewer()?, password.as_deref()).await?;
+            service::delete_account(ctx.core(), ctx.viewer()?, password.as_deref(), ctx.meta())
+                .await?;
         ctx.set_cookie(session::clear_cookie(&ctx.core().config));
         Ok(deleted)
     }

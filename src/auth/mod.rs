@@ -1,5 +1,6 @@
 //! Users, sessions, passwords, OAuth sign-in and email tokens.
 
+pub mod email_tokens;
 pub mod entity;
 pub mod graphql;
 pub mod oauth;
@@ -7,4 +8,5 @@ pub mod oauth_service;
 pub mod passwords;
 pub mod service;
 pub mod session;
+pub mod throttle;
 pub mod validate;

@@ -254,7 +254,19 @@ async fn callback(
             return fail("profile_unavailable");
         }
     };
-    match oauth_service::sign_in_with(&state, &name, profile, &meta).await {
+    // The browser's session before this sign-in, which it replaces.
+    let presented = match session::token_from_headers(config, request.headers()) {
+        Some(token) => match session::authenticate(&state.db, config, &token).await {
+            Ok(viewer) => viewer.map(|v| v.session_id),
+            Err(e) => {
+                let id = uuid::Uuid::now_v7();
+                tracing::error!(error_id = %id, error = ?e, "session check failed");
+                return fail("internal");
+            }
+        },
+        None => None,
+    };
+    match oauth_service::sign_in_with(&state, &name, profile, &meta, presented.as_deref()).await {
         Ok(signed_in) => redirect(
             &flow.redirect_to,
             &[

@@ -1,6 +1,7 @@
 //! Turning a provider's profile into a signed-in user: a known account signs
-//! in, a verified email links to its existing user, anything else new becomes
-//! a user with that email verified.
+//! in, a verified email links to its existing user when that user verified
+//! the address too, anything else new becomes a user with that email
+//! verified.
 
 use chrono::Utc;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
@@ -36,11 +37,14 @@ impl From<sea_orm::DbErr> for OAuthFailure {
     }
 }
 
+/// Signs in with a provider's profile, ending the session the browser
+/// presented (`replaces`).
 pub async fn sign_in_with(
     core: &Core,
     provider: &str,
     profile: Profile,
     meta: &RequestMeta,
+    replaces: Option<&str>,
 ) -> Result<SignedIn, OAuthFailure> {
     // The provider is trusted with who someone is, not with what reaches a
     // query: a subject no column can hold is a profile we cannot use.
@@ -71,10 +75,10 @@ pub async fn sign_in_with(
                 return Err(OAuthFailure::Code("email_not_verified"));
             }
             let user = match service::find_by_email(&txn, &email).await? {
-                Some(existing) if existing.email_verified_at.is_none() => {
-                    let mut model: user::ActiveModel = existing.into();
-                    model.email_verified_at = Set(Some(Utc::now()));
-                    model.update(&txn).await?
+                // Whoever holds it never proved the address: it is claimed
+                // with a password reset, not by linking (see the rule's reasons).
+                Some(existing) if !service::accepts_proof_of_address(&existing) => {
+                    return Err(OAuthFailure::Code("unverified_account"));
                 }
                 Some(existing) => existing,
                 None => {
@@ -108,7 +112,7 @@ pub async fn sign_in_with(
             user
         }
     };
-    let session = session::issue(&txn, &core.config, &user.id, meta).await?;
+    let session = session::issue(&txn, &core.config, &user.id, meta, replaces).await?;
     txn.commit().await?;
     Ok(SignedIn {
         user,

@@ -1,15 +1,17 @@
-//! Accounts: sign-up, sign-in, sessions, profile, email verification and
-//! password reset. Every change runs in one transaction, mail included.
+//! Accounts: sign-up, sign-in, sessions, profile, password change and
+//! deleting the account. Every change runs in one transaction, mail
+//! included. Password work goes through `throttle`.
 
-use chrono::{Duration as TimeDelta, Utc};
+use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, ModelTrait,
     QueryFilter, sea_query::Expr,
 };
 
 use super::{
-    entity::{oauth_account, session, user, user_token},
-    session as sessions, validate,
+    email_tokens,
+    entity::{oauth_account, session, user},
+    session as sessions, throttle, validate,
 };
 use crate::{
     Core,
@@ -17,30 +19,12 @@ use crate::{
     crypto,
     error::{AppError, AppResult},
     graphql::context::{RequestMeta, Viewer},
-    mail::{outbox, templates},
     orgs::{self, invitations},
     text,
 };
 
-const VERIFY_EMAIL_TTL: TimeDelta = TimeDelta::hours(48);
-const RESET_PASSWORD_TTL: TimeDelta = TimeDelta::hours(1);
 /// The longest provider name an account can be linked with (its column's size).
 const PROVIDER_MAX: usize = 64;
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub enum TokenPurpose {
-    VerifyEmail,
-    ResetPassword,
-}
-
-impl TokenPurpose {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::VerifyEmail => "verify_email",
-            Self::ResetPassword => "reset_password",
-        }
-    }
-}
 
 pub struct SignUp {
     pub email: String,
@@ -57,17 +41,13 @@ pub struct SignedIn {
 }
 
 impl SignedIn {
-    fn new(user: user::Model, session: sessions::Issued) -> Self {
+    pub(super) fn new(user: user::Model, session: sessions::Issued) -> Self {
         Self {
             user,
             token: session.token,
             session_id: session.id,
         }
     }
-}
-
-fn ip_key(meta: &RequestMeta) -> &str {
-    meta.ip.as_deref().unwrap_or("unknown")
 }
 
 /// Inserts a user; every way of creating an account goes through here.
@@ -105,26 +85,70 @@ pub async fn find_by_email(
         .await?)
 }
 
-pub async fn sign_up(core: &Core, input: SignUp, meta: &RequestMeta) -> AppResult<SignedIn> {
+/// Whether a proof that someone controls an address (a provider vouching
+/// for the email, an invitation link mailed to it) may join `existing`, the
+/// account that holds the address.
+///
+/// Never when the account never proved the address itself: its password may
+/// be a squatter's, set in the hope that the address's owner walks in later
+/// by another door and inherits an account the squatter still opens. Such a
+/// merge is refused, with an answer that says how to claim the account: a
+/// password reset, which proves the address, replaces the password and ends
+/// every session (`email_tokens::reset_password`).
+///
+/// Refused rather than taken over on the spot (dropping the password and
+/// the sessions) because the common holder of an unverified account is its
+/// rightful owner, who never clicked the link: taking over would silently
+/// delete the password they use and sign them out everywhere. And whatever
+/// the holder built in the account (its name, its organizations and whom
+/// they admitted) would pass to the newcomer without a word; a reset is a
+/// deliberate step through the mailbox that leaves nobody in doubt. One
+/// rule, one way out, for every path: provider sign-in, sign-up with an
+/// invitation, accepting an invitation.
+pub fn accepts_proof_of_address(existing: &user::Model) -> bool {
+    existing.email_verified_at.is_some()
+}
+
+pub async fn sign_up(
+    core: &Core,
+    input: SignUp,
+    meta: &RequestMeta,
+    replaces: Option<&str>,
+) -> AppResult<SignedIn> {
     let email = validate::email("email", &input.email)?;
     let name = text::name("name", &input.name)?;
     validate::password("password", &input.password)?;
     core.limiter
         .hit(
-            &format!("signup:ip:{}", ip_key(meta)),
+            &format!("signup:ip:{}", throttle::client_address(meta)),
             core.config.signup_ip_limit,
         )
         .await?;
-    if find_by_email(&core.db, &email).await?.is_some() {
-        return Err(email_taken());
+    // Links and the address are checked before anything is hashed.
+    let invitation = match &input.invitation_token {
+        Some(token) => Some(invitations::check_at_sign_up(&core.db, token, &email).await?),
+        None => None,
+    };
+    if let Some(existing) = find_by_email(&core.db, &email).await? {
+        return Err(match invitation {
+            // The link proved the address, so its holder may be told more.
+            Some(_) if !accepts_proof_of_address(&existing) => AppError::bad_input(
+                "email",
+                "An account with this address exists, but the address was never confirmed. \
+                 To claim it, reset its password (that proves the address and signs everyone \
+                 else out), then accept the invitation.",
+            ),
+            Some(_) => AppError::bad_input(
+                "email",
+                "You already have an account with this address: sign in, then accept the invitation.",
+            ),
+            None => email_taken(),
+        });
     }
+    throttle::count_work(core, &email).await?;
     let hash = core.passwords.hash(&input.password).await?;
 
     let txn = core.begin().await?;
-    let invitation = match &input.invitation_token {
-        Some(token) => Some(invitations::check_at_sign_up(&txn, token, &email).await?),
-        None => None,
-    };
     // An invitation link reached this address, which proves it.
     let verified = invitation.is_some();
     let user = match insert_user(&txn, &email, &name, Some(hash), verified, None).await {
@@ -143,9 +167,9 @@ pub async fn sign_up(core: &Core, input: SignUp, meta: &RequestMeta) -> AppResul
             let actor = Actor::user(&user.id, meta);
             invitations::join_at_sign_up(&txn, core, invitation, &user, &actor).await?;
         }
-        None => send_verification(&txn, core, &user).await?,
+        None => email_tokens::send_verification(&txn, core, &user).await?,
     }
-    let session = sessions::issue(&txn, &core.config, &user.id, meta).await?;
+    let session = sessions::issue(&txn, &core.config, &user.id, meta, replaces).await?;
     txn.commit().await?;
     core.seat_sync.notify_one();
     Ok(SignedIn::new(user, session))
@@ -158,37 +182,31 @@ fn email_taken() -> AppError {
     )
 }
 
+/// Signs in with a password, ending the session the client presented.
 pub async fn sign_in(
     core: &Core,
     email: &str,
     password: &str,
     meta: &RequestMeta,
+    replaces: Option<&str>,
 ) -> AppResult<SignedIn> {
     let email = validate::normalize_email(text::line("email", email)?);
     text::secret("password", password)?;
-    let ip_key = format!("signin:ip:{}", ip_key(meta));
-    core.limiter
-        .hit(&ip_key, core.config.signin_ip_limit)
-        .await?;
-    // No account has a longer address, and the counter's key could not hold it.
+    // No account has a longer address, and the counters' keys could not hold it.
     if email.len() > validate::EMAIL_MAX {
         return Err(AppError::InvalidCredentials);
     }
-    let account_key = format!("signin:account:{email}");
-    core.limiter
-        .hit(&account_key, core.config.signin_account_limit)
-        .await?;
-
     let user = find_by_email(&core.db, &email).await?;
     let hash = user.as_ref().and_then(|u| u.password_hash.as_deref());
     // Unknown emails are checked against a dummy hash: same work, same answer.
-    if !core.passwords.verify(password, hash).await? {
+    if throttle::check_password(core, meta, &email, password, hash)
+        .await?
+        .is_none()
+    {
         return Err(AppError::InvalidCredentials);
     }
     let user = user.ok_or(AppError::InvalidCredentials)?;
-    core.limiter.clear(&account_key).await?;
-    core.limiter.refund(&ip_key).await?;
-    let session = sessions::issue(&core.db, &core.config, &user.id, meta).await?;
+    let session = sessions::issue(&core.db, &core.config, &user.id, meta, replaces).await?;
     Ok(SignedIn::new(user, session))
 }
 
@@ -246,6 +264,7 @@ pub async fn change_password(
     viewer: &Viewer,
     current: &str,
     new: &str,
+    meta: &RequestMeta,
 ) -> AppResult<bool> {
     validate::password("newPassword", new)?;
     text::secret("currentPassword", current)?;
@@ -255,18 +274,16 @@ pub async fn change_password(
             "This account has no password yet; set one with a password reset.",
         ));
     };
-    let account_key = format!("signin:account:{}", viewer.user.email);
-    core.limiter
-        .hit(&account_key, core.config.signin_account_limit)
-        .await?;
-    if !core.passwords.verify(current, Some(hash)).await? {
+    let checked =
+        throttle::check_password(core, meta, &viewer.user.email, current, Some(hash)).await?;
+    let Some(mut slot) = checked else {
         return Err(AppError::bad_input(
             "currentPassword",
             "The current password is wrong.",
         ));
-    }
-    core.limiter.clear(&account_key).await?;
-    let new_hash = core.passwords.hash(new).await?;
+    };
+    let new_hash = slot.hash(new).await?;
+    drop(slot);
     let txn = core.begin().await?;
     set_password(&txn, &viewer.user.id, new_hash).await?;
     sessions::revoke_all(&txn, &viewer.user.id, Some(&viewer.session_id)).await?;
@@ -289,15 +306,14 @@ pub async fn delete_account(
     core: &Core,
     viewer: &Viewer,
     password: Option<&str>,
+    meta: &RequestMeta,
 ) -> AppResult<bool> {
     if let Some(hash) = viewer.user.password_hash.as_deref() {
         let given = password.unwrap_or_default();
         text::secret("password", given)?;
-        let account_key = format!("signin:account:{}", viewer.user.email);
-        core.limiter
-            .hit(&account_key, core.config.signin_account_limit)
-            .await?;
-        if !core.passwords.verify(given, Some(hash)).await? {
+        let checked =
+            throttle::check_password(core, meta, &viewer.user.email, given, Some(hash)).await?;
+        if checked.is_none() {
             return Err(AppError::bad_input("password", "The password is wrong."));
         }
     }
@@ -315,190 +331,6 @@ pub async fn delete_account(
     txn.commit().await?;
     core.seat_sync.notify_one();
     Ok(true)
-}
-
-async fn create_token(
-    conn: &impl ConnectionTrait,
-    user: &user::Model,
-    purpose: TokenPurpose,
-    ttl: TimeDelta,
-) -> AppResult<String> {
-    let token = crypto::random_token();
-    let now = Utc::now();
-    user_token::Entity::insert(user_token::ActiveModel {
-        id: Set(crypto::new_id()),
-        token_hash: Set(crypto::token_hash(&token)),
-        user_id: Set(user.id.clone()),
-        purpose: Set(purpose.as_str().to_owned()),
-        email: Set(Some(user.email.clone())),
-        expires_at: Set(now + ttl),
-        used_at: Set(None),
-        created_at: Set(now),
-    })
-    .exec_without_returning(conn)
-    .await?;
-    Ok(token)
-}
-
-/// Marks a one-time token used and returns it, if it is live; a token can be
-/// consumed once, also under concurrent requests.
-async fn consume_token(
-    conn: &impl ConnectionTrait,
-    token: &str,
-    purpose: TokenPurpose,
-) -> AppResult<user_token::Model> {
-    let invalid = || AppError::bad_input("token", "This link is invalid or has expired.");
-    let token = token.trim();
-    if !crypto::is_token(token) {
-        return Err(invalid());
-    }
-    let found = user_token::Entity::find()
-        .filter(user_token::Column::TokenHash.eq(crypto::token_hash(token)))
-        .filter(user_token::Column::Purpose.eq(purpose.as_str()))
-        .one(conn)
-        .await?
-        .ok_or_else(invalid)?;
-    let now = Utc::now();
-    if found.used_at.is_some() || found.expires_at <= now {
-        return Err(invalid());
-    }
-    let claimed = user_token::Entity::update_many()
-        .col_expr(user_token::Column::UsedAt, Expr::value(now))
-        .filter(user_token::Column::Id.eq(&found.id))
-        .filter(user_token::Column::UsedAt.is_null())
-        .exec(conn)
-        .await?;
-    if claimed.rows_affected != 1 {
-        return Err(invalid());
-    }
-    Ok(found)
-}
-
-async fn send_verification(
-    conn: &impl ConnectionTrait,
-    core: &Core,
-    user: &user::Model,
-) -> AppResult<()> {
-    let token = create_token(conn, user, TokenPurpose::VerifyEmail, VERIFY_EMAIL_TTL).await?;
-    let link = format!("{}/verify-email?token={token}", core.config.app_url);
-    outbox::enqueue(
-        conn,
-        &user.email,
-        templates::verify_email(&user.name, &link),
-    )
-    .await
-}
-
-pub async fn request_email_verification(core: &Core, viewer: &Viewer) -> AppResult<bool> {
-    if viewer.user.email_verified_at.is_some() {
-        return Ok(true);
-    }
-    core.limiter
-        .hit(
-            &format!("verify:user:{}", viewer.user.id),
-            core.config.signup_ip_limit,
-        )
-        .await?;
-    let txn = core.begin().await?;
-    send_verification(&txn, core, &viewer.user).await?;
-    txn.commit().await?;
-    Ok(true)
-}
-
-pub async fn verify_email(core: &Core, token: &str) -> AppResult<user::Model> {
-    let txn = core.begin().await?;
-    let token = consume_token(&txn, token, TokenPurpose::VerifyEmail).await?;
-    let user = user::Entity::find_by_id(&token.user_id)
-        .one(&txn)
-        .await?
-        .ok_or(AppError::NotFound("User"))?;
-    // A link only verifies the address it was sent to.
-    if token.email.as_deref() != Some(user.email.as_str()) {
-        return Err(AppError::bad_input(
-            "token",
-            "This link is invalid or has expired.",
-        ));
-    }
-    let user = if user.email_verified_at.is_none() {
-        let mut model: user::ActiveModel = user.into();
-        model.email_verified_at = Set(Some(Utc::now()));
-        model.update(&txn).await?
-    } else {
-        user
-    };
-    txn.commit().await?;
-    Ok(user)
-}
-
-/// Mails a reset link when the address has an account; the answer is the
-/// same either way.
-pub async fn request_password_reset(
-    core: &Core,
-    email: &str,
-    meta: &RequestMeta,
-) -> AppResult<bool> {
-    // Any text is answered alike, addresses or not; text no form accepts is refused.
-    let email = text::line("email", email)?;
-    core.limiter
-        .hit(
-            &format!("reset:ip:{}", ip_key(meta)),
-            core.config.signup_ip_limit,
-        )
-        .await?;
-    let Some(user) = find_by_email(&core.db, email).await? else {
-        return Ok(true);
-    };
-    let txn = core.begin().await?;
-    let token = create_token(&txn, &user, TokenPurpose::ResetPassword, RESET_PASSWORD_TTL).await?;
-    let link = format!("{}/reset-password?token={token}", core.config.app_url);
-    outbox::enqueue(
-        &txn,
-        &user.email,
-        templates::reset_password(&user.name, &link),
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(true)
-}
-
-/// Sets the password from a reset link, ends every session and starts a new one.
-pub async fn reset_password(
-    core: &Core,
-    token: &str,
-    new_password: &str,
-    meta: &RequestMeta,
-) -> AppResult<SignedIn> {
-    validate::password("newPassword", new_password)?;
-    let hash = core.passwords.hash(new_password).await?;
-    let txn = core.begin().await?;
-    let token = consume_token(&txn, token, TokenPurpose::ResetPassword).await?;
-    let user = user::Entity::find_by_id(&token.user_id)
-        .one(&txn)
-        .await?
-        .ok_or(AppError::NotFound("User"))?;
-    let mut model: user::ActiveModel = user.clone().into();
-    model.password_hash = Set(Some(hash));
-    // The link reached this address, which proves it is the user's.
-    if user.email_verified_at.is_none() && token.email.as_deref() == Some(user.email.as_str()) {
-        model.email_verified_at = Set(Some(Utc::now()));
-    }
-    model.updated_at = Set(Utc::now());
-    let user = model.update(&txn).await?;
-    // Other reset links die with this one.
-    user_token::Entity::update_many()
-        .col_expr(user_token::Column::UsedAt, Expr::value(Utc::now()))
-        .filter(user_token::Column::UserId.eq(&user.id))
-        .filter(user_token::Column::Purpose.eq(TokenPurpose::ResetPassword.as_str()))
-        .filter(user_token::Column::UsedAt.is_null())
-        .exec(&txn)
-        .await?;
-    sessions::revoke_all(&txn, &user.id, None).await?;
-    let session = sessions::issue(&txn, &core.config, &user.id, meta).await?;
-    txn.commit().await?;
-    core.limiter
-        .clear(&format!("signin:account:{}", user.email))
-        .await?;
-    Ok(SignedIn::new(user, session))
 }
 
 /// Unlinks a provider, unless it is the last way left to sign in.

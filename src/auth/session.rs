@@ -16,8 +16,15 @@ use crate::{
     graphql::context::{RequestMeta, Viewer},
 };
 
-/// `last_seen_at` is written at most this often per session.
-const TOUCH_INTERVAL: Duration = Duration::from_secs(60);
+/// `last_seen_at` is written at most once a minute per session...
+const MAX_TOUCH_INTERVAL: Duration = Duration::from_secs(60);
+
+/// ...and more often when the idle timeout is short: every tenth of it, so
+/// a session used at least every nine tenths of the timeout never lapses,
+/// while a busy session still costs at most one write a minute.
+pub fn touch_interval(idle_timeout: Duration) -> Duration {
+    (idle_timeout / 10).min(MAX_TOUCH_INTERVAL)
+}
 
 pub fn cookie_name(config: &Config) -> &'static str {
     if config.is_production() {
@@ -85,13 +92,25 @@ pub struct Issued {
     pub token: String,
 }
 
-/// Starts a session for `user_id`.
+/// Starts a session for `user_id`, ending `replaces`: the session the
+/// client presented, whoever's it was. Signing in rotates the session, so a
+/// token planted in or copied from the browser before authentication is
+/// worthless after it.
 pub async fn issue(
     conn: &impl ConnectionTrait,
     config: &Config,
     user_id: &str,
     meta: &RequestMeta,
+    replaces: Option<&str>,
 ) -> AppResult<Issued> {
+    if let Some(old) = replaces {
+        session::Entity::update_many()
+            .col_expr(session::Column::RevokedAt, Expr::value(Utc::now()))
+            .filter(session::Column::Id.eq(old))
+            .filter(session::Column::RevokedAt.is_null())
+            .exec(conn)
+            .await?;
+    }
     let token = crypto::random_token();
     let id = crypto::new_id();
     let now = Utc::now();
@@ -118,7 +137,7 @@ pub fn is_live(session: &session::Model, config: &Config, now: DateTime<Utc>) ->
 }
 
 /// The viewer a token belongs to, if its session is live. Refreshes
-/// `last_seen_at` when it is more than a minute old.
+/// `last_seen_at` when it is older than `touch_interval`.
 pub async fn authenticate(
     conn: &impl ConnectionTrait,
     config: &Config,
@@ -136,7 +155,7 @@ pub async fn authenticate(
     if !is_live(&session, config, now) {
         return Ok(None);
     }
-    if session.last_seen_at + TOUCH_INTERVAL <= now {
+    if session.last_seen_at + touch_interval(config.session_idle_timeout) <= now {
         // Conditional, so concurrent requests write it once.
         session::Entity::update_many()
             .col_expr(session::Column::LastSeenAt, Expr::value(now))
@@ -166,4 +185,21 @@ pub async fn revoke_all(
         update = update.filter(session::Column::Id.ne(keep));
     }
     Ok(update.exec(conn).await?.rows_affected)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn last_seen_is_written_often_enough_for_the_idle_timeout() {
+        let secs = Duration::from_secs;
+        assert_eq!(touch_interval(secs(20)), secs(2));
+        assert_eq!(touch_interval(secs(15 * 60)), secs(60));
+        assert_eq!(touch_interval(secs(7 * 86400)), secs(60));
+        assert_eq!(
+            touch_interval(Duration::from_millis(500)),
+            Duration::from_millis(50)
+        );
+    }
 }

@@ -56,6 +56,9 @@ fn bad_values_name_their_variable() {
         ("GRAPHIQL", "maybe"),
         ("SESSION_IDLE_TIMEOUT", "7 weeks"),
         ("RATE_LIMIT_SIGNIN_IP", "5"),
+        ("RATE_LIMIT_PASSWORD_ACCOUNT", "0/15m"),
+        ("PASSWORD_HASH_CONCURRENCY", "0"),
+        ("PASSWORD_HASH_QUEUE", "-1"),
         ("MAIL_URL", "imap://x"),
         ("MAIL_FROM", "not a mailbox"),
         ("SECRET_KEY", "short"),
@@ -251,4 +254,27 @@ fn manifest_keys_may_carry_the_sha256_prefix() {
     let err = load_manifest(format!("sha1:{hash}")).unwrap_err();
     assert_eq!(err.var, "PERSISTED_DOCUMENTS_MANIFEST");
     let _ = std::fs::remove_file(&path);
+}
+
+#[test]
+fn password_hashing_is_bounded_by_default() {
+    let c = load(&[]).unwrap();
+    assert!((1..=4).contains(&c.password_hash_concurrency));
+    assert_eq!(
+        c.password_hash_queue,
+        PASSWORD_HASH_QUEUE_PER_SLOT * c.password_hash_concurrency
+    );
+    let c = load(&[
+        ("PASSWORD_HASH_CONCURRENCY", "8"),
+        ("PASSWORD_HASH_QUEUE", "0"),
+    ])
+    .unwrap();
+    assert_eq!((c.password_hash_concurrency, c.password_hash_queue), (8, 0));
+    assert_eq!(
+        c.password_account_limit,
+        Limit {
+            max: 20,
+            window: Duration::from_secs(900)
+        }
+    );
 }

@@ -36,6 +36,9 @@ pub const POOL_IN_USE: &str = "groundwork_db_pool_in_use_connections";
 pub const POOL_MAX: &str = "groundwork_db_pool_max_connections";
 pub const WEBSOCKET_CONNECTIONS: &str = "groundwork_websocket_connections";
 pub const SUBSCRIPTIONS: &str = "groundwork_graphql_subscriptions_active";
+pub const PASSWORD_HASHES: &str = "groundwork_password_hashes_total";
+pub const PASSWORD_QUEUE: &str = "groundwork_password_hash_queue";
+pub const PASSWORD_REFUSED: &str = "groundwork_password_hashes_refused_total";
 
 /// The outcome label of an operation without errors.
 pub const OK: &str = "OK";
@@ -94,6 +97,11 @@ impl Metrics {
         })))
     }
 
+    /// Metrics that record nothing (`METRICS=off`, and unit tests).
+    pub fn disabled() -> Self {
+        Self(None)
+    }
+
     /// Runs `record` against this server's registry, when metrics are on.
     fn record(&self, record: impl FnOnce(&Registry)) {
         if let Some(registry) = &self.0 {
@@ -147,6 +155,22 @@ impl Metrics {
     /// Counts an active subscription until the guard is dropped.
     pub fn subscription_started(&self) -> GaugeGuard {
         GaugeGuard::open(self.clone(), SUBSCRIPTIONS)
+    }
+
+    /// One argon2 computation (a hash or a check) ran.
+    pub fn password_hashed(&self) {
+        self.record(|_| counter!(PASSWORD_HASHES).increment(1));
+    }
+
+    /// A password operation was refused because the hashing queue was full.
+    pub fn password_refused(&self) {
+        self.record(|_| counter!(PASSWORD_REFUSED).increment(1));
+    }
+
+    /// Counts a password operation waiting for a hashing slot until the
+    /// guard is dropped.
+    pub fn password_queued(&self) -> GaugeGuard {
+        GaugeGuard::open(self.clone(), PASSWORD_QUEUE)
     }
 
     /// Drains histogram samples into their buckets; without a scrape now
@@ -218,6 +242,18 @@ fn describe_all() {
         "Open WebSocket connections on /graphql/ws."
     );
     describe_gauge!(SUBSCRIPTIONS, "GraphQL subscriptions running.");
+    describe_counter!(
+        PASSWORD_HASHES,
+        "Password hashes and checks computed (argon2id, 19 MiB each)."
+    );
+    describe_gauge!(
+        PASSWORD_QUEUE,
+        "Password operations waiting for a hashing slot."
+    );
+    describe_counter!(
+        PASSWORD_REFUSED,
+        "Password operations refused with RATE_LIMITED because the hashing queue was full."
+    );
 }
 
 /// Keeps a gauge one higher while it lives.

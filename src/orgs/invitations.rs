@@ -366,9 +366,17 @@ pub async fn accept(
     if InvitationStatus::of(&inv, Utc::now()) != InvitationStatus::Pending {
         return Err(AppError::forbidden("This invitation is no longer valid."));
     }
-    if user.email_verified_at.is_none() || user.email != inv.email {
+    if user.email != inv.email {
         return Err(AppError::forbidden(
-            "This invitation was sent to another email address, or yours is not verified yet.",
+            "This invitation was sent to another email address.",
+        ));
+    }
+    // The link proves the address, but this account never did: it may be
+    // someone else's who took the address first (`accepts_proof_of_address`).
+    if !crate::auth::service::accepts_proof_of_address(user) {
+        return Err(AppError::forbidden(
+            "Confirm your email address before accepting: use the link we mailed you, \
+             or reset your password, which confirms it too.",
         ));
     }
     let member = join(&txn, core, &inv, user, actor).await?;

@@ -9,7 +9,7 @@ use crate::support::{
     fake_oauth::{FakeOAuth, FakeUser},
 };
 
-async fn app_with(provider: &FakeOAuth, name: &str) -> TestApp {
+pub async fn app_with(provider: &FakeOAuth, name: &str) -> TestApp {
     let mut settings = TestConfig::default().var("CORS_ORIGINS", "http://admin.test");
     for (k, v) in provider.env(name) {
         settings = settings.var(&k, v);
@@ -17,7 +17,7 @@ async fn app_with(provider: &FakeOAuth, name: &str) -> TestApp {
     TestApp::spawn_with(settings).await
 }
 
-fn user(subject: &str, email: &str, verified: bool) -> FakeUser {
+pub fn user(subject: &str, email: &str, verified: bool) -> FakeUser {
     FakeUser {
         subject: subject.into(),
         email: email.into(),
@@ -31,16 +31,20 @@ fn location(res: &reqwest::Response) -> String {
 }
 
 /// One browser trip through the flow; returns where it finally lands.
-struct Trip {
-    browser: Client,
+pub struct Trip {
+    pub browser: Client,
     /// The provider's authorize URL the start step sent the browser to.
     authorize: String,
     /// The callback URL the provider sent the browser back to.
-    callback: String,
+    pub callback: String,
 }
 
-async fn begin(app: &TestApp, provider: &str, redirect_to: &str) -> Trip {
-    let browser = app.client();
+pub async fn begin(app: &TestApp, provider: &str, redirect_to: &str) -> Trip {
+    begin_in(app.client(), provider, redirect_to).await
+}
+
+/// A trip in a browser that may already hold cookies.
+pub async fn begin_in(browser: Client, provider: &str, redirect_to: &str) -> Trip {
     let start = browser
         .get(&format!(
             "/auth/{provider}/start?redirect_to={}",
@@ -63,7 +67,7 @@ async fn begin(app: &TestApp, provider: &str, redirect_to: &str) -> Trip {
     }
 }
 
-async fn finish(trip: &Trip, callback: &str) -> String {
+pub async fn finish(trip: &Trip, callback: &str) -> String {
     let res = trip.browser.http().get(callback).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::FOUND);
     location(&res)
@@ -73,7 +77,7 @@ fn urlencode(raw: &str) -> String {
     url::form_urlencoded::byte_serialize(raw.as_bytes()).collect()
 }
 
-const VIEWER: &str = "{ viewer { id email emailVerified name linkedAccounts { provider } } }";
+pub const VIEWER: &str = "{ viewer { id email emailVerified name linkedAccounts { provider } } }";
 
 #[tokio::test]
 async fn a_new_user_signs_up_through_a_provider() {
@@ -188,7 +192,7 @@ async fn redirects_go_only_to_allowed_origins() {
 async fn a_verified_provider_email_links_to_the_existing_account() {
     let fake = FakeOAuth::start().await;
     let app = app_with(&fake, "acme").await;
-    let existing = app.sign_up("link@example.com", "Linda").await;
+    let existing = app.sign_up_verified("link@example.com", "Linda").await;
 
     fake.sign_in_as(user("sub-5", "LINK@example.com", true));
     let trip = begin(&app, "acme", "http://app.test/").await;
@@ -248,7 +252,7 @@ async fn the_last_way_to_sign_in_cannot_be_unlinked() {
         .await
         .assert_code("CONFLICT");
 
-    let with_password = app.sign_up("both@example.com", "Both").await;
+    let with_password = app.sign_up_verified("both@example.com", "Both").await;
     fake.sign_in_as(user("sub-8", "both@example.com", true));
     let trip = begin(&app, "acme", "http://app.test/").await;
     finish(&trip, &trip.callback).await;

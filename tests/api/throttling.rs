@@ -172,3 +172,146 @@ async fn counters_in_redis_are_shared_by_replicas() {
         .await
         .unwrap();
 }
+
+/// `n` sign-ins at once, each from a client of its own; their codes ("OK"
+/// for a success).
+async fn at_once(app: &TestApp, attempts: Vec<(String, String)>) -> Vec<String> {
+    let sent = attempts.into_iter().map(|(email, password)| {
+        let client = app.client();
+        async move {
+            let res = client
+                .gql(SIGN_IN, json!({ "email": email, "password": password }))
+                .await;
+            if res.errors().is_empty() {
+                "OK".to_owned()
+            } else {
+                res.code()
+            }
+        }
+    });
+    futures_util::future::join_all(sent).await
+}
+
+fn tally(codes: &[String], code: &str) -> usize {
+    codes.iter().filter(|c| *c == code).count()
+}
+
+/// An office behind one address: 200 people sign in at the same moment, each
+/// with the right password. Only failures count against the address, so
+/// none is refused, however low its limit.
+#[tokio::test]
+async fn correct_sign_ins_from_one_address_are_never_refused() {
+    let app = TestApp::spawn_with(
+        TestConfig::default()
+            .var("RATE_LIMIT_SIGNIN_IP", "3/15m")
+            .var("RATE_LIMIT_SIGNUP_IP", "100/1h")
+            .var("PASSWORD_HASH_QUEUE", "400"),
+    )
+    .await;
+    let mut attempts = Vec::new();
+    for i in 0..40 {
+        let email = format!("colleague{i}@example.com");
+        app.sign_up(&email, "Colleague").await;
+        attempts.extend((0..5).map(|_| (email.clone(), PASSWORD.to_owned())));
+    }
+    let codes = at_once(&app, attempts).await;
+    assert_eq!(tally(&codes, "OK"), 200, "{codes:?}");
+
+    // Failures from the address are still limited, and then everyone waits.
+    let wrong = (0..3)
+        .map(|i| (format!("colleague{i}@example.com"), "typo typo".to_owned()))
+        .collect();
+    assert_eq!(tally(&at_once(&app, wrong).await, "UNAUTHENTICATED"), 3);
+    attempt(&app, "colleague9@example.com", PASSWORD)
+        .await
+        .assert_code("RATE_LIMITED");
+}
+
+/// Parallel guesses are checked no more often than the limit allows: each
+/// reserves its unit before its check, so none slips in while others are
+/// being counted.
+async fn parallel_guesses_stay_within_the_limits(settings: TestConfig) {
+    let app = TestApp::spawn_with(
+        settings
+            .var("RATE_LIMIT_SIGNIN_ACCOUNT", "5/15m")
+            .var("RATE_LIMIT_SIGNIN_IP", "12/15m"),
+    )
+    .await;
+    app.sign_up("target@example.com", "Target").await;
+    let guesses = (0..40)
+        .map(|i| ("target@example.com".to_owned(), format!("guess number {i}")))
+        .collect();
+    let codes = at_once(&app, guesses).await;
+    assert_eq!(tally(&codes, "UNAUTHENTICATED"), 5, "{codes:?}");
+    assert_eq!(tally(&codes, "RATE_LIMITED"), 35, "{codes:?}");
+    attempt(&app, "target@example.com", PASSWORD)
+        .await
+        .assert_code("RATE_LIMITED");
+
+    // Spraying other accounts in parallel: the address has 7 failures left.
+    let spray = (0..40)
+        .map(|i| (format!("victim{i}@example.com"), "spray spray".to_owned()))
+        .collect();
+    let codes = at_once(&app, spray).await;
+    assert_eq!(tally(&codes, "UNAUTHENTICATED"), 7, "{codes:?}");
+    assert_eq!(tally(&codes, "RATE_LIMITED"), 33, "{codes:?}");
+}
+
+#[tokio::test]
+async fn parallel_guesses_stay_within_the_limits_in_the_database() {
+    parallel_guesses_stay_within_the_limits(TestConfig::default()).await;
+}
+
+#[tokio::test]
+async fn parallel_guesses_stay_within_the_limits_in_redis() {
+    let redis_url =
+        std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let prefix = format!("gw-test-{}:", uuid::Uuid::now_v7().simple());
+    parallel_guesses_stay_within_the_limits(
+        TestConfig::default()
+            .var("REDIS_URL", redis_url.clone())
+            .var("REDIS_KEY_PREFIX", prefix.clone()),
+    )
+    .await;
+    forget_redis_keys(&redis_url, &prefix).await;
+}
+
+#[tokio::test]
+async fn correct_sign_ins_through_redis_are_never_refused() {
+    let redis_url =
+        std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let prefix = format!("gw-test-{}:", uuid::Uuid::now_v7().simple());
+    let app = TestApp::spawn_with(
+        TestConfig::default()
+            .var("REDIS_URL", redis_url.clone())
+            .var("REDIS_KEY_PREFIX", prefix.clone())
+            .var("RATE_LIMIT_SIGNIN_IP", "2/15m"),
+    )
+    .await;
+    let mut attempts = Vec::new();
+    for i in 0..10 {
+        let email = format!("colleague{i}@example.com");
+        app.sign_up(&email, "Colleague").await;
+        attempts.extend((0..5).map(|_| (email.clone(), PASSWORD.to_owned())));
+    }
+    let codes = at_once(&app, attempts).await;
+    assert_eq!(tally(&codes, "OK"), 50, "{codes:?}");
+    forget_redis_keys(&redis_url, &prefix).await;
+}
+
+async fn forget_redis_keys(redis_url: &str, prefix: &str) {
+    let client = redis::Client::open(redis_url).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}*"))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    if !keys.is_empty() {
+        let _: () = redis::cmd("DEL")
+            .arg(keys)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+    }
+}
