@@ -78,7 +78,7 @@ impl Core {
             .build()
             .map_err(|e| StartError::Service(format!("cannot build the HTTP client: {e}")))?;
         let shutdown = CancellationToken::new();
-        let events = events::EventBus::start(&db, config.database_url.expose(), shutdown.clone());
+        let events = events::EventBus::start(&db, &config, shutdown.clone());
         let stripe =
             billing::stripe::StripeGateway::new(&config.stripe).map_err(StartError::Service)?;
         let metrics = observability::Metrics::new(
@@ -147,6 +147,7 @@ impl AppState {
             mail::outbox::WorkerSettings {
                 poll_interval: self.config.mail_poll_interval,
                 retry_base: self.config.mail_retry_base,
+                statement_timeout: self.config.database_timeouts.statement,
             },
             self.shutdown.clone(),
         ));
@@ -251,27 +252,30 @@ impl Server {
             shutdown.await;
             signal.cancel();
         });
-        let serve = axum::serve(
+        let serve = http::serve::serve(
             self.listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(token.clone().cancelled_owned());
+            self.router,
+            self.state.config.http_timeouts.header,
+            token.clone(),
+        );
         let deadline = async {
             token.cancelled().await;
             tokio::time::sleep(grace).await;
         };
         tokio::select! {
-            result = serve => {
-                if let Err(e) = result {
-                    tracing::error!(error = %e, "server stopped with an error");
-                }
-            }
+            () = serve => {}
             () = deadline => {
                 tracing::warn!(?grace, "requests still open after the grace period; stopping anyway");
             }
         }
-        self.state.db.close_by_ref().await.ok();
+        // Closing talks to the database, which may be the thing that hangs.
+        let close = self.state.db.close_by_ref();
+        if tokio::time::timeout(Duration::from_secs(5), close)
+            .await
+            .is_err()
+        {
+            tracing::warn!("the database did not answer while closing its connections");
+        }
         tracing::info!("server stopped");
     }
 }

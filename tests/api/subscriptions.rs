@@ -12,7 +12,7 @@ use crate::{
     },
 };
 
-const EVENTS: &str = "subscription($org: ID!) { projectEvents(organizationId: $org) { kind projectId project { name } } }";
+pub const EVENTS: &str = "subscription($org: ID!) { projectEvents(organizationId: $org) { kind projectId project { name } } }";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn members_receive_project_events_after_commit() {
