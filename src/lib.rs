@@ -45,6 +45,8 @@ pub struct Core {
     /// For calls to OAuth providers; never follows redirects.
     pub http: reqwest::Client,
     pub events: events::EventBus,
+    /// The sessions of this process's open WebSockets, which end with them.
+    pub live_sessions: auth::live::SessionWatcher,
     /// None without `STRIPE_SECRET_KEY`: billing is off.
     pub stripe: Option<billing::stripe::StripeGateway>,
     /// Wakes the seat worker after a membership change has committed.
@@ -92,6 +94,7 @@ impl Core {
             stripe,
             seat_sync: tokio::sync::Notify::new(),
             events,
+            live_sessions: auth::live::SessionWatcher::default(),
             passwords: Passwords::new(config.password_hash_concurrency),
             limiter,
             mailer: Arc::new(mailer),
@@ -138,8 +141,8 @@ impl AppState {
         Self { core, schema, apq }
     }
 
-    /// Starts the background workers (mail outbox, Stripe seats); they stop
-    /// when `shutdown` is cancelled.
+    /// Starts the background workers (mail outbox, Stripe seats, the session
+    /// checks of open WebSockets); they stop when `shutdown` is cancelled.
     pub fn spawn_workers(&self) {
         tokio::spawn(mail::outbox::run_worker(
             self.db.clone(),
@@ -152,6 +155,7 @@ impl AppState {
             self.shutdown.clone(),
         ));
         tokio::spawn(billing::seats::run_worker(self.core.clone()));
+        tokio::spawn(self.live_sessions.clone().run(self.core.clone()));
         tokio::spawn(observability::run_upkeep(
             self.metrics.clone(),
             self.shutdown.clone(),

@@ -2,6 +2,7 @@
 
 pub mod entity;
 pub mod graphql;
+pub mod live;
 pub mod oauth;
 pub mod oauth_service;
 pub mod passwords;

@@ -192,11 +192,14 @@ pub async fn sign_out(core: &Core, viewer: &Viewer) -> AppResult<bool> {
         .filter(session::Column::RevokedAt.is_null())
         .exec(&core.db)
         .await?;
+    core.events.session_ended(&viewer.user.id).await;
     Ok(ended.rows_affected > 0)
 }
 
 pub async fn revoke_other_sessions(core: &Core, viewer: &Viewer) -> AppResult<u64> {
-    sessions::revoke_all(&core.db, &viewer.user.id, Some(&viewer.session_id)).await
+    let revoked = sessions::revoke_all(&core.db, &viewer.user.id, Some(&viewer.session_id)).await?;
+    core.events.session_ended(&viewer.user.id).await;
+    Ok(revoked)
 }
 
 /// Revokes one of the viewer's own sessions; anyone else's is not found.
@@ -211,6 +214,7 @@ pub async fn revoke_session(core: &Core, viewer: &Viewer, id: &str) -> AppResult
     if ended.rows_affected == 0 {
         return Err(AppError::NotFound("Session"));
     }
+    core.events.session_ended(&viewer.user.id).await;
     Ok(true)
 }
 
@@ -262,6 +266,7 @@ pub async fn change_password(
     set_password(&txn, &viewer.user.id, new_hash).await?;
     sessions::revoke_all(&txn, &viewer.user.id, Some(&viewer.session_id)).await?;
     txn.commit().await?;
+    core.events.session_ended(&viewer.user.id).await;
     Ok(true)
 }
 
@@ -304,6 +309,7 @@ pub async fn delete_account(
     user.delete(&txn).await?;
     txn.commit().await?;
     core.seat_sync.notify_one();
+    core.events.session_ended(&viewer.user.id).await;
     Ok(true)
 }
 
@@ -479,6 +485,7 @@ pub async fn reset_password(
     sessions::revoke_all(&txn, &user.id, None).await?;
     let session = sessions::issue(&txn, &core.config, &user.id, meta).await?;
     txn.commit().await?;
+    core.events.session_ended(&user.id).await;
     core.limiter
         .clear(&format!("signin:account:{}", user.email))
         .await?;

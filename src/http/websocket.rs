@@ -8,6 +8,11 @@
 //! drops the socket without a close frame (graphql-ws); so instead of
 //! `GraphQLWebSocket::serve` a short loop of our own drives its message
 //! stream, adds the timeout (4408), and turns a refused init into 4403.
+//!
+//! The loop also closes the socket when the session it was opened with ends
+//! (4403, see `auth::live`), and gives up on a client that stops reading:
+//! each write has `WS_WRITE_TIMEOUT`, without which one subscriber that
+//! never reads would hold its socket and this task for ever.
 
 use std::{
     pin::pin,
@@ -29,7 +34,10 @@ use futures_util::{SinkExt, StreamExt, future};
 use super::request_meta;
 use crate::{
     AppState, Core,
-    auth::session,
+    auth::{
+        live::{Ended, SessionWatch},
+        session,
+    },
     config::origin_of,
     error::AppError,
     graphql::{AppSchema, context::RequestContext, loaders::Loaders},
@@ -78,7 +86,10 @@ pub async fn websocket(
         meta: request_meta(&state.config, &head),
     };
     let schema = state.schema.clone();
-    let timeout = state.config.ws_connection_init_timeout;
+    let deadlines = Deadlines {
+        init: state.config.ws_connection_init_timeout,
+        write: state.config.http_timeouts.websocket_write,
+    };
     let core = state.core.clone();
     // The answer names the protocol the connection will speak, even when a
     // client offers both in another order than ours.
@@ -87,7 +98,7 @@ pub async fn websocket(
         .on_upgrade(move |socket| async move {
             // Counted while the connection is open.
             let _open = core.metrics.websocket_opened();
-            serve(socket, schema, protocol, init, timeout).await;
+            serve(socket, schema, protocol, init, deadlines).await;
         })
 }
 
@@ -108,6 +119,14 @@ struct Init {
     meta: crate::graphql::context::RequestMeta,
 }
 
+#[derive(Clone, Copy)]
+struct Deadlines {
+    /// From the upgrade to `connection_init`.
+    init: Duration,
+    /// For each message written to the client.
+    write: Duration,
+}
+
 /// How initialisation went, shared between async-graphql's init callback and
 /// the loop that closes the socket.
 #[derive(Default)]
@@ -115,6 +134,8 @@ struct InitState {
     received: bool,
     /// The close code and reason of a refused `connection_init`.
     refused: Option<(u16, String)>,
+    /// The session the socket was opened with, until the loop takes it.
+    session: Option<SessionWatch>,
 }
 
 type Shared = Arc<Mutex<InitState>>;
@@ -142,7 +163,9 @@ impl Init {
         let viewer = match offered.or(self.cookie_token) {
             None => None,
             Some(token) => {
-                match session::authenticate(&self.core.db, &self.core.config, &token).await {
+                let lookup = session::authenticate(&self.core.db, &self.core.config, &token);
+                match crate::db::bounded(self.core.config.database_timeouts.statement, lookup).await
+                {
                     Ok(Some(viewer)) => Some(viewer),
                     Ok(None) => return refuse(FORBIDDEN, "The session is not valid.".into()),
                     // Logged under an id that the reason gives; the token may be
@@ -151,6 +174,10 @@ impl Init {
                 }
             }
         };
+        if let Some(viewer) = &viewer {
+            let watch = (self.core.live_sessions).watch(&viewer.session_id, &viewer.user.id);
+            lock(&state).session = Some(watch);
+        }
         let mut data = async_graphql::Data::default();
         data.insert(RequestContext {
             viewer,
@@ -190,7 +217,7 @@ async fn serve(
     schema: AppSchema,
     protocol: WebSocketProtocols,
     init: Init,
-    timeout: Duration,
+    deadlines: Deadlines,
 ) {
     let (mut sink, stream) = socket.split();
     let input = stream
@@ -206,52 +233,98 @@ async fn serve(
     let messages = async_graphql::http::WebSocket::new(schema, input, protocol)
         .on_connection_init(move |payload| init.run(payload, init_state));
     let mut messages = pin!(messages);
-    let mut deadline = pin!(tokio::time::sleep(timeout));
+    let mut deadline = pin!(tokio::time::sleep(deadlines.init));
+    let mut session: Option<SessionWatch> = None;
 
-    let (code, reason) = loop {
+    // `ours`: the server ends the connection, rather than the protocol
+    // machinery or the client.
+    let (code, reason, ours) = loop {
         let waiting = !lock(&state).received;
+        if session.is_none() {
+            session = lock(&state).session.take();
+        }
+        let session_ended = async {
+            match session.as_mut() {
+                Some(session) => session.ended().await,
+                None => future::pending().await,
+            }
+        };
         let message = tokio::select! {
             message = messages.next() => message,
             () = &mut deadline, if waiting => {
                 if lock(&state).received {
                     continue;
                 }
-                if protocol == WebSocketProtocols::SubscriptionsTransportWS {
-                    // Legacy clients report errors from this message, not the close frame.
-                    let error = serde_json::json!({
-                        "type": "connection_error",
-                        "payload": { "message": "Connection initialisation timeout" },
-                    });
-                    let _ = sink.send(Message::Text(error.to_string().into())).await;
-                }
-                break (INIT_TIMEOUT, "Connection initialisation timeout".to_owned());
+                break (INIT_TIMEOUT, "Connection initialisation timeout".to_owned(), true);
             }
+            ended = session_ended => break match ended {
+                Ended::Ended => (FORBIDDEN, "The session has ended.".to_owned(), true),
+                Ended::Unchecked { error_id } => (
+                    INTERNAL,
+                    format!("The session could not be checked. Reference: {error_id}"),
+                    true,
+                ),
+            },
         };
         let refused = lock(&state).refused.clone();
         match message {
             Some(WsMessage::Text(text)) => {
-                if sink.send(Message::Text(text.into())).await.is_err() {
+                if !write(&mut sink, Message::Text(text.into()), deadlines.write).await {
                     return;
                 }
             }
             Some(WsMessage::Close(code, reason)) => {
-                break match refused {
+                let (code, reason) = match refused {
                     Some(refused) => refused,
                     None => (translate(protocol, code), reason),
                 };
+                break (code, reason, false);
             }
             // graphql-ws ends after `connection_error`; the client gets the
             // refusal's code too. Otherwise the client went away or said
             // `connection_terminate`.
-            None => break refused.unwrap_or((1000, String::new())),
+            None => {
+                let (code, reason) = refused.unwrap_or((1000, String::new()));
+                break (code, reason, false);
+            }
         }
     };
+    if ours && protocol == WebSocketProtocols::SubscriptionsTransportWS {
+        // Legacy clients report errors from this message, not the close frame
+        // (async-graphql sends it itself for a refused init).
+        let error = serde_json::json!({
+            "type": "connection_error",
+            "payload": { "message": reason },
+        });
+        if !write(
+            &mut sink,
+            Message::Text(error.to_string().into()),
+            deadlines.write,
+        )
+        .await
+        {
+            return;
+        }
+    }
     let frame = CloseFrame {
         code,
         reason: fit_close_reason(reason).into(),
     };
     // The client may be gone already; there is no one left to tell.
-    let _ = sink.send(Message::Close(Some(frame))).await;
+    write(&mut sink, Message::Close(Some(frame)), deadlines.write).await;
+}
+
+/// Sends `message`; false when the client is gone or has not taken it
+/// within `limit` (a client that stopped reading).
+async fn write(
+    sink: &mut futures_util::stream::SplitSink<WebSocket, Message>,
+    message: Message,
+    limit: Duration,
+) -> bool {
+    matches!(
+        tokio::time::timeout(limit, sink.send(message)).await,
+        Ok(Ok(()))
+    )
 }
 
 /// async-graphql's close codes for graphql-transport-ws, as that protocol

@@ -12,6 +12,7 @@ mod foundation;
 mod graphiql;
 mod invitations;
 mod isolation;
+mod live_sessions;
 mod loading;
 mod nodes;
 mod oauth;

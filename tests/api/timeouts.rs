@@ -167,3 +167,57 @@ async fn a_request_past_its_deadline_is_answered_503() {
         "answered after {took:?}"
     );
 }
+
+/// A client that asks for much and never reads fills the socket's buffers,
+/// so the server's writes wait; they must not wait for ever (a subscriber
+/// that stopped reading would otherwise hold its socket, and its session
+/// could not end it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_websocket_client_that_never_reads_is_dropped() {
+    let app = TestApp::spawn_with(TestConfig::default().var("WS_WRITE_TIMEOUT", "1s")).await;
+    let user = app.sign_up("hoarder@example.com", "Hoarder").await;
+    let upgrade = "GET /graphql/ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: graphql-transport-ws\r\n\r\n";
+    let mut socket = RawConnection::open_with_small_buffer(app.addr, 4096).await;
+    assert!(socket.send(upgrade.as_bytes()).await);
+    let init = json!({ "type": "connection_init", "payload": { "authorization": format!("Bearer {}", user.token) } });
+    assert!(socket.send(&ws_frame(&init.to_string())).await);
+    // Each answer is tens of kilobytes; together far more than the buffers.
+    let mut flood = Vec::new();
+    for id in 0..300 {
+        let query = "{ __schema { types { name description fields { name description args { name } type { name } } } } }";
+        let subscribe =
+            json!({ "id": id.to_string(), "type": "subscribe", "payload": { "query": query } });
+        flood.extend(ws_frame(&subscribe.to_string()));
+    }
+    let sent = tokio::time::timeout(Duration::from_secs(5), socket.send(&flood)).await;
+    assert_eq!(sent, Ok(true), "the server takes the requests");
+    // Past the write deadline the server drops the connection: what it had
+    // written already arrives, then the end, well before it would have
+    // finished answering.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let (received, _) = socket
+        .closed_within(Duration::from_secs(10))
+        .await
+        .expect("the connection is closed");
+    assert!(
+        received.len() < 300 * 20_000,
+        "read {} bytes",
+        received.len()
+    );
+}
+
+/// A client's text frame: masked, with a zero mask that leaves the payload as it is.
+fn ws_frame(text: &str) -> Vec<u8> {
+    let payload = text.as_bytes();
+    let mut frame = vec![0x81];
+    match payload.len() {
+        n if n < 126 => frame.push(0x80 | n as u8),
+        n => {
+            frame.push(0x80 | 126);
+            frame.extend_from_slice(&(n as u16).to_be_bytes());
+        }
+    }
+    frame.extend_from_slice(&[0, 0, 0, 0]);
+    frame.extend_from_slice(payload);
+    frame
+}
