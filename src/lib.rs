@@ -256,12 +256,12 @@ impl Server {
             shutdown.await;
             signal.cancel();
         });
-        let serve = http::serve::serve(
-            self.listener,
-            self.router,
-            self.state.config.http_timeouts.header,
-            token.clone(),
-        );
+        let timeouts = &self.state.config.http_timeouts;
+        let deadlines = http::serve::Deadlines {
+            header: timeouts.header,
+            write: timeouts.write,
+        };
+        let serve = http::serve::serve(self.listener, self.router, deadlines, token.clone());
         let deadline = async {
             token.cancelled().await;
             tokio::time::sleep(grace).await;

@@ -50,7 +50,7 @@ fn bad_values_name_their_variable() {
         ("CORS_ALLOWED_HEADERS", "x-ok,*"),
         ("WS_CONNECTION_INIT_TIMEOUT", "0s"),
         ("WS_CONNECTION_INIT_TIMEOUT", "soon"),
-        ("WS_WRITE_TIMEOUT", "0s"),
+        ("HTTP_WRITE_TIMEOUT", "0s"),
         ("WS_SESSION_CHECK_INTERVAL", "often"),
         ("WS_CHECK_RETRY_LIMIT", "0"),
         ("HTTP_HEADER_TIMEOUT", "0ms"),
@@ -166,7 +166,7 @@ fn timeouts_default_to_closing_idle_connections_within_30_seconds() {
     assert_eq!(c.http_timeouts.body, Duration::from_secs(20));
     assert_eq!(c.http_timeouts.request, Duration::from_secs(60));
     assert_eq!(c.http_timeouts.readiness, Duration::from_secs(2));
-    assert_eq!(c.http_timeouts.websocket_write, Duration::from_secs(10));
+    assert_eq!(c.http_timeouts.write, Duration::from_secs(10));
     assert_eq!(c.database_timeouts.connect, Duration::from_secs(60));
     assert_eq!(c.database_timeouts.acquire, Duration::from_secs(5));
     assert_eq!(c.database_timeouts.statement, Duration::from_secs(10));

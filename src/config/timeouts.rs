@@ -17,8 +17,9 @@ pub struct HttpTimeouts {
     pub request: Duration,
     /// How long `/readyz` waits for the database.
     pub readiness: Duration,
-    /// How long one message to a WebSocket client may take to be written.
-    pub websocket_write: Duration,
+    /// How long a write to a client (a response, a WebSocket message) may
+    /// wait for the client to read.
+    pub write: Duration,
 }
 
 /// Deadlines on the database: reaching it, borrowing a connection, waiting
@@ -62,7 +63,7 @@ pub(super) fn http(env: &Env<'_>) -> Result<HttpTimeouts, ConfigError> {
         body: env.duration("HTTP_BODY_TIMEOUT", "20s")?,
         request: env.duration("HTTP_REQUEST_TIMEOUT", "60s")?,
         readiness: env.duration("READYZ_TIMEOUT", "2s")?,
-        websocket_write: env.duration("WS_WRITE_TIMEOUT", "10s")?,
+        write: env.duration("HTTP_WRITE_TIMEOUT", "10s")?,
     })
 }
 

@@ -4,27 +4,46 @@
 //! off there and a client that sends half a request head, or opens a
 //! keep-alive connection and goes quiet, holds the connection (and its
 //! socket) for ever. This loop does what `axum::serve` does (connection
-//! info, upgrades for WebSockets, graceful shutdown) with hyper's timer on.
+//! info, upgrades for WebSockets, graceful shutdown) with hyper's timer on,
+//! and with a deadline on writes to a client that stopped reading.
 
-use std::{net::SocketAddr, pin::pin, time::Duration};
+use std::{
+    io,
+    net::SocketAddr,
+    pin::{Pin, pin},
+    task::{Context, Poll},
+    time::Duration,
+};
 
 use axum::{Router, extract::ConnectInfo};
 use hyper::{body::Incoming, server::conn::http1};
 use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::{net::TcpListener, sync::watch};
+use tokio::{
+    io::{AsyncRead, AsyncWrite, ReadBuf},
+    net::{TcpListener, TcpStream},
+    sync::watch,
+    time::Sleep,
+};
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
+/// How long a connection may wait.
+#[derive(Clone, Copy)]
+pub struct Deadlines {
+    /// From a connection's start, or from the end of its previous response,
+    /// to a complete request head: hyper uses one timer for both, so it is
+    /// also the idle keep-alive timeout.
+    pub header: Duration,
+    /// For a write to the client to make progress (see `WriteDeadline`).
+    pub write: Duration,
+}
+
 /// Serves `router` on `listener` until `shutdown`, then stops accepting,
 /// lets open requests finish and returns once every connection is closed.
-///
-/// `header_timeout` bounds the time from a connection's start, or from the
-/// end of its previous response, to a complete request head: hyper uses
-/// one timer for both, so it is also the idle keep-alive timeout.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
-    header_timeout: Duration,
+    deadlines: Deadlines,
     shutdown: CancellationToken,
 ) {
     // Each connection holds a receiver; `closed` resolves when all are gone.
@@ -44,7 +63,7 @@ pub async fn serve(
         let shutdown = shutdown.clone();
         let held = open_receiver.clone();
         tokio::spawn(async move {
-            serve_connection(stream, peer, router, header_timeout, shutdown).await;
+            serve_connection(stream, peer, router, deadlines, shutdown).await;
             drop(held);
         });
     }
@@ -54,10 +73,10 @@ pub async fn serve(
 }
 
 async fn serve_connection(
-    stream: tokio::net::TcpStream,
+    stream: TcpStream,
     peer: SocketAddr,
     router: Router,
-    header_timeout: Duration,
+    deadlines: Deadlines,
     shutdown: CancellationToken,
 ) {
     let service = hyper::service::service_fn(move |mut request: http::Request<Incoming>| {
@@ -67,12 +86,9 @@ async fn serve_connection(
     let mut builder = http1::Builder::new();
     builder
         .timer(TokioTimer::new())
-        .header_read_timeout(header_timeout);
-    let mut connection = pin!(
-        builder
-            .serve_connection(TokioIo::new(stream), service)
-            .with_upgrades()
-    );
+        .header_read_timeout(deadlines.header);
+    let io = TokioIo::new(WriteDeadline::new(stream, deadlines.write));
+    let mut connection = pin!(builder.serve_connection(io, service).with_upgrades());
     let result = tokio::select! {
         result = connection.as_mut() => result,
         () = shutdown.cancelled() => {
@@ -98,4 +114,88 @@ async fn accept_failed(error: std::io::Error) {
     }
     tracing::error!(%error, "cannot accept a connection; retrying in a second");
     tokio::time::sleep(Duration::from_secs(1)).await;
+}
+
+/// A client's connection whose writes fail once they have waited `limit`
+/// without progress. hyper has no write timeout, so a client that asks for
+/// a large response (or is sent WebSocket messages) and never reads would
+/// otherwise hold the connection and its task for as long as TCP keeps it.
+struct WriteDeadline {
+    stream: TcpStream,
+    limit: Duration,
+    /// Running while a write waits.
+    waiting: Option<Pin<Box<Sleep>>>,
+}
+
+impl WriteDeadline {
+    fn new(stream: TcpStream, limit: Duration) -> Self {
+        Self {
+            stream,
+            limit,
+            waiting: None,
+        }
+    }
+
+    /// `poll` of a write, failed when it has waited past the deadline.
+    fn bounded<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        poll: impl FnOnce(Pin<&mut TcpStream>, &mut Context<'_>) -> Poll<io::Result<T>>,
+    ) -> Poll<io::Result<T>> {
+        if let Poll::Ready(result) = poll(Pin::new(&mut self.stream), cx) {
+            self.waiting = None;
+            return Poll::Ready(result);
+        }
+        let limit = self.limit;
+        let waiting = self
+            .waiting
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
+        match waiting.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!("the client read nothing for {limit:?}"),
+            ))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl AsyncRead for WriteDeadline {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for WriteDeadline {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.bounded(cx, |stream, cx| stream.poll_write(cx, buf))
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.bounded(cx, |stream, cx| stream.poll_write_vectored(cx, bufs))
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.bounded(cx, |stream, cx| stream.poll_flush(cx))
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.bounded(cx, |stream, cx| stream.poll_shutdown(cx))
+    }
 }

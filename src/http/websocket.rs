@@ -10,9 +10,8 @@
 //! stream, adds the timeout (4408), and turns a refused init into 4403.
 //!
 //! The loop also closes the socket when the session it was opened with ends
-//! (4403, see `auth::live`), and gives up on a client that stops reading:
-//! each write has `WS_WRITE_TIMEOUT`, without which one subscriber that
-//! never reads would hold its socket and this task for ever.
+//! (4403, see `auth::live`). A client that stops reading is dropped by the
+//! connection's write deadline (`serve::WriteDeadline`).
 
 use std::{
     pin::pin,
@@ -86,10 +85,7 @@ pub async fn websocket(
         meta: request_meta(&state.config, &head),
     };
     let schema = state.schema.clone();
-    let deadlines = Deadlines {
-        init: state.config.ws_connection_init_timeout,
-        write: state.config.http_timeouts.websocket_write,
-    };
+    let timeout = state.config.ws_connection_init_timeout;
     let core = state.core.clone();
     // The answer names the protocol the connection will speak, even when a
     // client offers both in another order than ours.
@@ -98,7 +94,7 @@ pub async fn websocket(
         .on_upgrade(move |socket| async move {
             // Counted while the connection is open.
             let _open = core.metrics.websocket_opened();
-            serve(socket, schema, protocol, init, deadlines).await;
+            serve(socket, schema, protocol, init, timeout).await;
         })
 }
 
@@ -117,14 +113,6 @@ struct Init {
     core: Arc<Core>,
     cookie_token: Option<String>,
     meta: crate::graphql::context::RequestMeta,
-}
-
-#[derive(Clone, Copy)]
-struct Deadlines {
-    /// From the upgrade to `connection_init`.
-    init: Duration,
-    /// For each message written to the client.
-    write: Duration,
 }
 
 /// How initialisation went, shared between async-graphql's init callback and
@@ -217,7 +205,7 @@ async fn serve(
     schema: AppSchema,
     protocol: WebSocketProtocols,
     init: Init,
-    deadlines: Deadlines,
+    timeout: Duration,
 ) {
     let (mut sink, stream) = socket.split();
     let input = stream
@@ -233,7 +221,7 @@ async fn serve(
     let messages = async_graphql::http::WebSocket::new(schema, input, protocol)
         .on_connection_init(move |payload| init.run(payload, init_state));
     let mut messages = pin!(messages);
-    let mut deadline = pin!(tokio::time::sleep(deadlines.init));
+    let mut deadline = pin!(tokio::time::sleep(timeout));
     let mut session: Option<SessionWatch> = None;
 
     // `ours`: the server ends the connection, rather than the protocol
@@ -269,7 +257,7 @@ async fn serve(
         let refused = lock(&state).refused.clone();
         match message {
             Some(WsMessage::Text(text)) => {
-                if !write(&mut sink, Message::Text(text.into()), deadlines.write).await {
+                if sink.send(Message::Text(text.into())).await.is_err() {
                     return;
                 }
             }
@@ -296,12 +284,10 @@ async fn serve(
             "type": "connection_error",
             "payload": { "message": reason },
         });
-        if !write(
-            &mut sink,
-            Message::Text(error.to_string().into()),
-            deadlines.write,
-        )
-        .await
+        if sink
+            .send(Message::Text(error.to_string().into()))
+            .await
+            .is_err()
         {
             return;
         }
@@ -311,20 +297,7 @@ async fn serve(
         reason: fit_close_reason(reason).into(),
     };
     // The client may be gone already; there is no one left to tell.
-    write(&mut sink, Message::Close(Some(frame)), deadlines.write).await;
-}
-
-/// Sends `message`; false when the client is gone or has not taken it
-/// within `limit` (a client that stopped reading).
-async fn write(
-    sink: &mut futures_util::stream::SplitSink<WebSocket, Message>,
-    message: Message,
-    limit: Duration,
-) -> bool {
-    matches!(
-        tokio::time::timeout(limit, sink.send(message)).await,
-        Ok(Ok(()))
-    )
+    let _ = sink.send(Message::Close(Some(frame))).await;
 }
 
 /// async-graphql's close codes for graphql-transport-ws, as that protocol

@@ -174,7 +174,7 @@ async fn a_request_past_its_deadline_is_answered_503() {
 /// could not end it).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_websocket_client_that_never_reads_is_dropped() {
-    let app = TestApp::spawn_with(TestConfig::default().var("WS_WRITE_TIMEOUT", "1s")).await;
+    let app = TestApp::spawn_with(TestConfig::default().var("HTTP_WRITE_TIMEOUT", "1s")).await;
     let user = app.sign_up("hoarder@example.com", "Hoarder").await;
     let upgrade = "GET /graphql/ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: graphql-transport-ws\r\n\r\n";
     let mut socket = RawConnection::open_with_small_buffer(app.addr, 4096).await;
@@ -220,4 +220,37 @@ fn ws_frame(text: &str) -> Vec<u8> {
     frame.extend_from_slice(&[0, 0, 0, 0]);
     frame.extend_from_slice(payload);
     frame
+}
+
+/// A client that asks for large responses and never reads them fills the
+/// socket's buffers; hyper would wait on the write for ever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_http_client_that_never_reads_is_dropped() {
+    let app = TestApp::spawn_with(
+        TestConfig::default()
+            .var("HTTP_WRITE_TIMEOUT", "1s")
+            .var("HTTP_HEADER_TIMEOUT", "60s"),
+    )
+    .await;
+    let page = reqwest::get(app.url("/graphiql"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let script = page
+        .split('"')
+        .find(|s| s.starts_with("/graphiql/assets/") && s.ends_with("/graphiql.min.js"))
+        .expect("the page loads GraphiQL's script")
+        .to_owned();
+    // Twenty pipelined requests for a megabyte each.
+    let request = format!("GET {script} HTTP/1.1\r\nHost: x\r\n\r\n").repeat(20);
+    let mut socket = RawConnection::open_with_small_buffer(app.addr, 4096).await;
+    assert!(socket.send(request.as_bytes()).await);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let (received, _) = socket
+        .closed_within(Duration::from_secs(10))
+        .await
+        .expect("the connection is closed");
+    assert!(received.len() < 20_000_000, "read {} bytes", received.len());
 }
