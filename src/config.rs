@@ -9,11 +9,13 @@ use std::{collections::HashMap, fmt, net::SocketAddr, time::Duration};
 mod env;
 mod graphql;
 mod oauth;
+mod timeouts;
 
 use env::Env;
 pub use env::parse_duration;
 pub use graphql::{GraphqlLimits, PersistedDocuments, PersistedMode};
 use oauth::oauth_providers;
+pub use timeouts::{DatabaseTimeouts, HttpTimeouts, LiveChecks};
 
 /// A secret value: usable by the code that needs it, never printed.
 #[derive(Clone, Default, PartialEq, Eq)]
@@ -81,6 +83,8 @@ pub enum OAuthKind {
 pub struct Config {
     pub database_url: Secret,
     pub database_max_connections: Option<u32>,
+    pub database_timeouts: DatabaseTimeouts,
+    pub http_timeouts: HttpTimeouts,
     pub bind_addr: SocketAddr,
     pub app_env: AppEnv,
     pub public_url: String,
@@ -96,6 +100,7 @@ pub struct Config {
     pub graphql: GraphqlLimits,
     /// How long a WebSocket may stay open without `connection_init`.
     pub ws_connection_init_timeout: Duration,
+    pub live_checks: LiveChecks,
     /// Signs short-lived cookies (OAuth state). Random per process in
     /// development when unset; required in production.
     pub secret_key: Secret,
@@ -375,6 +380,8 @@ impl Config {
             },
             database_url: Secret::new(database_url),
             database_max_connections: max_connections,
+            database_timeouts: timeouts::database(&env)?,
+            http_timeouts: timeouts::http(&env)?,
             bind_addr,
             app_env,
             public_url,
@@ -387,6 +394,7 @@ impl Config {
             shutdown_grace: Duration::from_secs(env.parse("SHUTDOWN_GRACE_SECONDS", 30)?),
             graphql,
             ws_connection_init_timeout: env.duration("WS_CONNECTION_INIT_TIMEOUT", "10s")?,
+            live_checks: timeouts::live(&env)?,
         })
     }
 

@@ -46,6 +46,8 @@ pub struct Core {
     /// For calls to OAuth providers; never follows redirects.
     pub http: reqwest::Client,
     pub events: events::EventBus,
+    /// The sessions of this process's open WebSockets, which end with them.
+    pub live_sessions: auth::live::SessionWatcher,
     /// None without `STRIPE_SECRET_KEY`: billing is off.
     pub stripe: Option<billing::stripe::StripeGateway>,
     /// Wakes the seat worker after a membership change has committed.
@@ -79,7 +81,7 @@ impl Core {
             .build()
             .map_err(|e| StartError::Service(format!("cannot build the HTTP client: {e}")))?;
         let shutdown = CancellationToken::new();
-        let events = events::EventBus::start(&db, config.database_url.expose(), shutdown.clone());
+        let events = events::EventBus::start(&db, &config, shutdown.clone());
         let stripe =
             billing::stripe::StripeGateway::new(&config.stripe).map_err(StartError::Service)?;
         let metrics = observability::Metrics::new(
@@ -98,6 +100,7 @@ impl Core {
             stripe,
             seat_sync: tokio::sync::Notify::new(),
             events,
+            live_sessions: auth::live::SessionWatcher::default(),
             passwords,
             limiter,
             mailer: Arc::new(mailer),
@@ -144,8 +147,8 @@ impl AppState {
         Self { core, schema, apq }
     }
 
-    /// Starts the background workers (mail outbox, Stripe seats); they stop
-    /// when `shutdown` is cancelled.
+    /// Starts the background workers (mail outbox, Stripe seats, the session
+    /// checks of open WebSockets); they stop when `shutdown` is cancelled.
     pub fn spawn_workers(&self) {
         tokio::spawn(mail::outbox::run_worker(
             self.db.clone(),
@@ -153,10 +156,12 @@ impl AppState {
             mail::outbox::WorkerSettings {
                 poll_interval: self.config.mail_poll_interval,
                 retry_base: self.config.mail_retry_base,
+                statement_timeout: self.config.database_timeouts.statement,
             },
             self.shutdown.clone(),
         ));
         tokio::spawn(billing::seats::run_worker(self.core.clone()));
+        tokio::spawn(self.live_sessions.clone().run(self.core.clone()));
         tokio::spawn(observability::run_upkeep(
             self.metrics.clone(),
             self.shutdown.clone(),
@@ -257,27 +262,30 @@ impl Server {
             shutdown.await;
             signal.cancel();
         });
-        let serve = axum::serve(
-            self.listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(token.clone().cancelled_owned());
+        let timeouts = &self.state.config.http_timeouts;
+        let deadlines = http::serve::Deadlines {
+            header: timeouts.header,
+            write: timeouts.write,
+        };
+        let serve = http::serve::serve(self.listener, self.router, deadlines, token.clone());
         let deadline = async {
             token.cancelled().await;
             tokio::time::sleep(grace).await;
         };
         tokio::select! {
-            result = serve => {
-                if let Err(e) = result {
-                    tracing::error!(error = %e, "server stopped with an error");
-                }
-            }
+            () = serve => {}
             () = deadline => {
                 tracing::warn!(?grace, "requests still open after the grace period; stopping anyway");
             }
         }
-        self.state.db.close_by_ref().await.ok();
+        // Closing talks to the database, which may be the thing that hangs.
+        let close = self.state.db.close_by_ref();
+        if tokio::time::timeout(Duration::from_secs(5), close)
+            .await
+            .is_err()
+        {
+            tracing::warn!("the database did not answer while closing its connections");
+        }
         tracing::info!("server stopped");
     }
 }

@@ -246,6 +246,8 @@ pub async fn reset_password(
     sessions::revoke_all(&txn, &user.id, None).await?;
     let session = sessions::issue(&txn, &core.config, &user.id, meta, replaces).await?;
     txn.commit().await?;
+    // Sockets opened with the sessions just ended close now, on every process.
+    core.events.session_ended(&user.id).await;
     core.limiter
         .clear(&throttle::account_failures(&user.email))
         .await?;

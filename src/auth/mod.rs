@@ -3,6 +3,7 @@
 pub mod email_tokens;
 pub mod entity;
 pub mod graphql;
+pub mod live;
 pub mod oauth;
 pub mod oauth_service;
 pub mod passwords;

@@ -218,11 +218,14 @@ pub async fn sign_out(core: &Core, viewer: &Viewer) -> AppResult<bool> {
         .filter(session::Column::RevokedAt.is_null())
         .exec(&core.db)
         .await?;
+    core.events.session_ended(&viewer.user.id).await;
     Ok(ended.rows_affected > 0)
 }
 
 pub async fn revoke_other_sessions(core: &Core, viewer: &Viewer) -> AppResult<u64> {
-    sessions::revoke_all(&core.db, &viewer.user.id, Some(&viewer.session_id)).await
+    let revoked = sessions::revoke_all(&core.db, &viewer.user.id, Some(&viewer.session_id)).await?;
+    core.events.session_ended(&viewer.user.id).await;
+    Ok(revoked)
 }
 
 /// Revokes one of the viewer's own sessions; anyone else's is not found.
@@ -237,6 +240,7 @@ pub async fn revoke_session(core: &Core, viewer: &Viewer, id: &str) -> AppResult
     if ended.rows_affected == 0 {
         return Err(AppError::NotFound("Session"));
     }
+    core.events.session_ended(&viewer.user.id).await;
     Ok(true)
 }
 
@@ -288,6 +292,7 @@ pub async fn change_password(
     set_password(&txn, &viewer.user.id, new_hash).await?;
     sessions::revoke_all(&txn, &viewer.user.id, Some(&viewer.session_id)).await?;
     txn.commit().await?;
+    core.events.session_ended(&viewer.user.id).await;
     Ok(true)
 }
 
@@ -330,6 +335,7 @@ pub async fn delete_account(
     user.delete(&txn).await?;
     txn.commit().await?;
     core.seat_sync.notify_one();
+    core.events.session_ended(&viewer.user.id).await;
     Ok(true)
 }
 

@@ -12,7 +12,7 @@ use super::{
     entitlements::member_counts,
     subscriptions::{self, subscription},
 };
-use crate::{Core, error::AppResult};
+use crate::{Core, db::bounded, error::AppResult};
 
 const MAX_BACKOFF: Duration = Duration::from_secs(3600);
 
@@ -75,8 +75,9 @@ async fn push_due(core: &Core) -> AppResult<()> {
         return Ok(());
     };
     let now = Utc::now();
+    let limit = core.config.database_timeouts.statement;
     // Only the subscriptions Stripe is behind on, and not waiting out a retry.
-    let due: Vec<subscription::Model> = subscription::Entity::find()
+    let due = subscription::Entity::find()
         .filter(subscription::Column::SeatsWanted.is_not_null())
         .filter(
             Condition::any()
@@ -91,8 +92,8 @@ async fn push_due(core: &Core) -> AppResult<()> {
                 .add(subscription::Column::SeatSyncAfter.is_null())
                 .add(subscription::Column::SeatSyncAfter.lte(now)),
         )
-        .all(&core.db)
-        .await?;
+        .all(&core.db);
+    let due: Vec<subscription::Model> = bounded(limit, due).await?;
     for sub in due {
         let (Some(wanted), Some(item)) = (sub.seats_wanted, &sub.item_id) else {
             continue;
@@ -104,15 +105,15 @@ async fn push_due(core: &Core) -> AppResult<()> {
             .filter(subscription::Column::SeatsWanted.eq(wanted));
         match result {
             Ok(()) => {
-                update
+                let pushed = update
                     .col_expr(subscription::Column::Seats, Expr::value(wanted))
                     .col_expr(subscription::Column::SeatSyncAttempts, Expr::value(0))
                     .col_expr(
                         subscription::Column::SeatSyncError,
                         Expr::value(Option::<String>::None),
                     )
-                    .exec(&core.db)
-                    .await?;
+                    .exec(&core.db);
+                bounded(limit, pushed).await?;
                 tracing::info!(subscription = %sub.stripe_subscription_id, seats = wanted, "seats updated at Stripe");
             }
             Err(e) => {
@@ -124,7 +125,7 @@ async fn push_due(core: &Core) -> AppResult<()> {
                     .saturating_mul(2u32.saturating_pow(attempts.clamp(1, 20) as u32 - 1))
                     .min(MAX_BACKOFF);
                 tracing::warn!(subscription = %sub.stripe_subscription_id, attempts, ?delay, error = ?e, "cannot update seats at Stripe; will retry");
-                update
+                let retry = update
                     .col_expr(
                         subscription::Column::SeatSyncAttempts,
                         Expr::value(attempts),
@@ -137,8 +138,8 @@ async fn push_due(core: &Core) -> AppResult<()> {
                         subscription::Column::SeatSyncError,
                         Expr::value(format!("{e:?}")),
                     )
-                    .exec(&core.db)
-                    .await?;
+                    .exec(&core.db);
+                bounded(limit, retry).await?;
             }
         }
     }

@@ -50,6 +50,18 @@ fn bad_values_name_their_variable() {
         ("CORS_ALLOWED_HEADERS", "x-ok,*"),
         ("WS_CONNECTION_INIT_TIMEOUT", "0s"),
         ("WS_CONNECTION_INIT_TIMEOUT", "soon"),
+        ("HTTP_WRITE_TIMEOUT", "0s"),
+        ("WS_SESSION_CHECK_INTERVAL", "often"),
+        ("WS_CHECK_RETRY_LIMIT", "0"),
+        ("HTTP_HEADER_TIMEOUT", "0ms"),
+        ("HTTP_BODY_TIMEOUT", "1 minute"),
+        ("HTTP_REQUEST_TIMEOUT", "-5s"),
+        ("READYZ_TIMEOUT", "2 s"),
+        ("DATABASE_CONNECT_TIMEOUT", "forever"),
+        ("DATABASE_ACQUIRE_TIMEOUT", "0"),
+        ("DATABASE_STATEMENT_TIMEOUT", "10x"),
+        ("DATABASE_IDLE_TIMEOUT", "0s"),
+        ("DATABASE_MAX_LIFETIME", "1y"),
         ("LOG_FORMAT", "xml"),
         ("GRAPHQL_MAX_DEPTH", "0"),
         ("GRAPHQL_MAX_DEPTH", "ten"),
@@ -148,6 +160,37 @@ fn the_websocket_init_timeout_is_a_duration() {
     );
     let c = load(&[("WS_CONNECTION_INIT_TIMEOUT", "1500ms")]).unwrap();
     assert_eq!(c.ws_connection_init_timeout, Duration::from_millis(1500));
+}
+
+#[test]
+fn timeouts_default_to_closing_idle_connections_within_30_seconds() {
+    let c = load(&[]).unwrap();
+    assert_eq!(c.http_timeouts.header, Duration::from_secs(20));
+    assert_eq!(c.http_timeouts.body, Duration::from_secs(20));
+    assert_eq!(c.http_timeouts.request, Duration::from_secs(60));
+    assert_eq!(c.http_timeouts.readiness, Duration::from_secs(2));
+    assert_eq!(c.http_timeouts.write, Duration::from_secs(10));
+    assert_eq!(c.database_timeouts.connect, Duration::from_secs(60));
+    assert_eq!(c.database_timeouts.acquire, Duration::from_secs(5));
+    assert_eq!(c.database_timeouts.statement, Duration::from_secs(10));
+    assert_eq!(c.database_timeouts.idle, Duration::from_secs(600));
+    assert_eq!(c.database_timeouts.max_lifetime, Duration::from_secs(1800));
+    assert_eq!(c.live_checks.session_interval, Duration::from_secs(5));
+    assert_eq!(c.live_checks.retry_limit, Duration::from_secs(30));
+}
+
+#[test]
+fn a_ping_gets_a_fifth_of_the_acquire_timeout_within_bounds() {
+    let ping = |acquire: &str| {
+        load(&[("DATABASE_ACQUIRE_TIMEOUT", acquire)])
+            .unwrap()
+            .database_timeouts
+            .ping()
+    };
+    assert_eq!(ping("5s"), Duration::from_secs(1));
+    assert_eq!(ping("2s"), Duration::from_millis(400));
+    assert_eq!(ping("100ms"), Duration::from_millis(100));
+    assert_eq!(ping("1m"), Duration::from_secs(2));
 }
 
 #[test]

@@ -4,6 +4,7 @@
 pub mod admission;
 pub mod context;
 pub mod guards;
+pub mod live;
 pub mod loaders;
 mod meta;
 pub mod node;

@@ -136,7 +136,14 @@ async fn request_context<B>(
 ) -> Result<RequestContext, AppError> {
     let meta = request_meta(&state.config, request);
     let viewer = match session::token_from_headers(&state.config, request.headers()) {
-        Some(token) => session::authenticate(&state.db, &state.config, &token).await?,
+        // Before the operation's own deadline starts, so bounded here.
+        Some(token) => {
+            crate::db::bounded(
+                state.config.database_timeouts.statement,
+                session::authenticate(&state.db, &state.config, &token),
+            )
+            .await?
+        }
         None => None,
     };
     Ok(RequestContext { viewer, meta })

@@ -8,9 +8,10 @@ pub async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
-/// Ready for traffic: the database answers.
+/// Ready for traffic: the database answers, within `READYZ_TIMEOUT` so a
+/// database that hangs is reported as one that is down.
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
-    if crate::db::ping(&state.db).await {
+    if crate::db::ping(&state.db, state.config.http_timeouts.readiness).await {
         (StatusCode::OK, Json(json!({ "status": "ready" })))
     } else {
         (

@@ -1,8 +1,10 @@
 //! The HTTP surface: routes and the middleware every request passes through.
 
+mod deadline;
 mod graphiql;
 mod graphql;
 mod health;
+pub mod serve;
 mod websocket;
 
 use std::time::Duration;
@@ -97,6 +99,10 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(PropagateRequestIdLayer::new(request_id))
         .layer(cors(&config))
+        .layer(axum::middleware::from_fn_with_state(
+            config.http_timeouts.clone(),
+            deadline::limit,
+        ))
         .layer(CompressionLayer::new())
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
         .layer(CatchPanicLayer::custom(panic_response));

@@ -8,6 +8,10 @@
 //! drops the socket without a close frame (graphql-ws); so instead of
 //! `GraphQLWebSocket::serve` a short loop of our own drives its message
 //! stream, adds the timeout (4408), and turns a refused init into 4403.
+//!
+//! The loop also closes the socket when the session it was opened with ends
+//! (4403, see `auth::live`). A client that stops reading is dropped by the
+//! connection's write deadline (`serve::WriteDeadline`).
 
 use std::{
     pin::pin,
@@ -29,7 +33,10 @@ use futures_util::{SinkExt, StreamExt, future};
 use super::request_meta;
 use crate::{
     AppState, Core,
-    auth::session,
+    auth::{
+        live::{Ended, SessionWatch},
+        session,
+    },
     config::origin_of,
     error::AppError,
     graphql::{AppSchema, context::RequestContext, loaders::Loaders},
@@ -115,6 +122,8 @@ struct InitState {
     received: bool,
     /// The close code and reason of a refused `connection_init`.
     refused: Option<(u16, String)>,
+    /// The session the socket was opened with, until the loop takes it.
+    session: Option<SessionWatch>,
 }
 
 type Shared = Arc<Mutex<InitState>>;
@@ -142,7 +151,9 @@ impl Init {
         let viewer = match offered.or(self.cookie_token) {
             None => None,
             Some(token) => {
-                match session::authenticate(&self.core.db, &self.core.config, &token).await {
+                let lookup = session::authenticate(&self.core.db, &self.core.config, &token);
+                match crate::db::bounded(self.core.config.database_timeouts.statement, lookup).await
+                {
                     Ok(Some(viewer)) => Some(viewer),
                     Ok(None) => return refuse(FORBIDDEN, "The session is not valid.".into()),
                     // Logged under an id that the reason gives; the token may be
@@ -151,6 +162,10 @@ impl Init {
                 }
             }
         };
+        if let Some(viewer) = &viewer {
+            let watch = (self.core.live_sessions).watch(&viewer.session_id, &viewer.user.id);
+            lock(&state).session = Some(watch);
+        }
         let mut data = async_graphql::Data::default();
         data.insert(RequestContext {
             viewer,
@@ -207,25 +222,37 @@ async fn serve(
         .on_connection_init(move |payload| init.run(payload, init_state));
     let mut messages = pin!(messages);
     let mut deadline = pin!(tokio::time::sleep(timeout));
+    let mut session: Option<SessionWatch> = None;
 
-    let (code, reason) = loop {
+    // `ours`: the server ends the connection, rather than the protocol
+    // machinery or the client.
+    let (code, reason, ours) = loop {
         let waiting = !lock(&state).received;
+        if session.is_none() {
+            session = lock(&state).session.take();
+        }
+        let session_ended = async {
+            match session.as_mut() {
+                Some(session) => session.ended().await,
+                None => future::pending().await,
+            }
+        };
         let message = tokio::select! {
             message = messages.next() => message,
             () = &mut deadline, if waiting => {
                 if lock(&state).received {
                     continue;
                 }
-                if protocol == WebSocketProtocols::SubscriptionsTransportWS {
-                    // Legacy clients report errors from this message, not the close frame.
-                    let error = serde_json::json!({
-                        "type": "connection_error",
-                        "payload": { "message": "Connection initialisation timeout" },
-                    });
-                    let _ = sink.send(Message::Text(error.to_string().into())).await;
-                }
-                break (INIT_TIMEOUT, "Connection initialisation timeout".to_owned());
+                break (INIT_TIMEOUT, "Connection initialisation timeout".to_owned(), true);
             }
+            ended = session_ended => break match ended {
+                Ended::Ended => (FORBIDDEN, "The session has ended.".to_owned(), true),
+                Ended::Unchecked { error_id } => (
+                    INTERNAL,
+                    format!("The session could not be checked. Reference: {error_id}"),
+                    true,
+                ),
+            },
         };
         let refused = lock(&state).refused.clone();
         match message {
@@ -235,17 +262,36 @@ async fn serve(
                 }
             }
             Some(WsMessage::Close(code, reason)) => {
-                break match refused {
+                let (code, reason) = match refused {
                     Some(refused) => refused,
                     None => (translate(protocol, code), reason),
                 };
+                break (code, reason, false);
             }
             // graphql-ws ends after `connection_error`; the client gets the
             // refusal's code too. Otherwise the client went away or said
             // `connection_terminate`.
-            None => break refused.unwrap_or((1000, String::new())),
+            None => {
+                let (code, reason) = refused.unwrap_or((1000, String::new()));
+                break (code, reason, false);
+            }
         }
     };
+    if ours && protocol == WebSocketProtocols::SubscriptionsTransportWS {
+        // Legacy clients report errors from this message, not the close frame
+        // (async-graphql sends it itself for a refused init).
+        let error = serde_json::json!({
+            "type": "connection_error",
+            "payload": { "message": reason },
+        });
+        if sink
+            .send(Message::Text(error.to_string().into()))
+            .await
+            .is_err()
+        {
+            return;
+        }
+    }
     let frame = CloseFrame {
         code,
         reason: fit_close_reason(reason).into(),

@@ -11,7 +11,7 @@ use sea_orm::{
 use tokio_util::sync::CancellationToken;
 
 use super::{Mail, Mailer};
-use crate::error::AppResult;
+use crate::{db::bounded, error::AppResult};
 
 pub mod entity {
     use sea_orm::entity::prelude::*;
@@ -69,6 +69,8 @@ const BATCH: u64 = 20;
 pub struct WorkerSettings {
     pub poll_interval: Duration,
     pub retry_base: Duration,
+    /// Deadline on each statement: one that hangs must not stop the worker.
+    pub statement_timeout: Duration,
 }
 
 /// Sends due messages until `shutdown`; safe to run on every replica.
@@ -95,13 +97,14 @@ async fn deliver_due(
     settings: &WorkerSettings,
 ) -> Result<(), sea_orm::DbErr> {
     let now = Utc::now();
+    let limit = settings.statement_timeout;
     let due = Entity::find()
         .filter(Column::SentAt.is_null())
         .filter(Column::NextAttemptAt.lte(now))
         .order_by_asc(Column::NextAttemptAt)
         .limit(BATCH)
-        .all(db)
-        .await?;
+        .all(db);
+    let due = bounded(limit, due).await?;
     for message in due {
         // Claim the message: only the worker whose update matches the
         // attempts it read goes on to send it.
@@ -111,8 +114,8 @@ async fn deliver_due(
             .filter(Column::Id.eq(&message.id))
             .filter(Column::Attempts.eq(message.attempts))
             .filter(Column::SentAt.is_null())
-            .exec(db)
-            .await?;
+            .exec(db);
+        let claimed = bounded(limit, claimed).await?;
         if claimed.rows_affected != 1 {
             continue;
         }
@@ -124,21 +127,21 @@ async fn deliver_due(
         let update = Entity::update_many().filter(Column::Id.eq(&message.id));
         match mailer.send(&message.to_address, &mail).await {
             Ok(()) => {
-                update
+                let sent = update
                     .col_expr(Column::SentAt, Expr::value(Utc::now()))
                     .col_expr(Column::LastError, Expr::value(Option::<String>::None))
-                    .exec(db)
-                    .await?;
+                    .exec(db);
+                bounded(limit, sent).await?;
             }
             Err(error) => {
                 let attempts = message.attempts + 1;
                 let delay = backoff(settings.retry_base, attempts);
                 tracing::warn!(id = %message.id, attempts, ?delay, %error, "mail not delivered; will retry");
-                update
+                let retry = update
                     .col_expr(Column::NextAttemptAt, Expr::value(Utc::now() + delay))
                     .col_expr(Column::LastError, Expr::value(error))
-                    .exec(db)
-                    .await?;
+                    .exec(db);
+                bounded(limit, retry).await?;
             }
         }
     }

@@ -289,7 +289,8 @@ impl ProjectSubscription {
         &self,
         ctx: &Context<'_>,
         organization_id: ID,
-    ) -> async_graphql::Result<impl Stream<Item = ProjectEvent> + use<>> {
+    ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<ProjectEvent>> + use<>>
+    {
         let viewer = ctx.viewer()?.user.id.clone();
         let core = ctx.core().clone();
         let org = NodeType::Organization.parse(&organization_id)?;
@@ -301,33 +302,38 @@ impl ProjectSubscription {
         }
         let receiver = core.events.subscribe();
         let changes = tokio_stream_from(receiver);
-        Ok(changes
+        let events = changes
             .filter(move |change| std::future::ready(change.organization_id == org))
             // Membership is checked again at every event: a member removed
-            // meanwhile stops receiving at once.
+            // meanwhile stops receiving at once, told NOT_FOUND. A check that
+            // fails is retried, since a blip of the database must not end
+            // the stream; one that keeps failing ends it with INTERNAL.
             .then(move |change| {
-                let core = core.clone();
-                let viewer = viewer.clone();
+                let (core, viewer) = (core.clone(), viewer.clone());
                 async move {
-                    let still = crate::orgs::service::membership_of(
-                        &core.db,
-                        &change.organization_id,
-                        &viewer,
+                    let checks = &core.config;
+                    let member = crate::db::retry(
+                        checks.live_checks.retry_limit,
+                        checks.database_timeouts.statement,
+                        || {
+                            let (core, viewer) = (core.clone(), viewer.clone());
+                            let org = change.organization_id.clone();
+                            async move {
+                                crate::orgs::service::membership_of(&core.db, &org, &viewer).await
+                            }
+                        },
                     )
-                    .await
-                    .ok()
-                    .flatten()
-                    .is_some();
-                    still.then_some(change)
+                    .await?;
+                    match member {
+                        Some(_) => Ok(ProjectEvent {
+                            kind: change.kind,
+                            project_id: change.project_id,
+                        }),
+                        None => Err(AppError::NotFound("Organization").into()),
+                    }
                 }
-            })
-            .take_while(|change| std::future::ready(change.is_some()))
-            .filter_map(|change| {
-                std::future::ready(change.map(|c| ProjectEvent {
-                    kind: c.kind,
-                    project_id: c.project_id,
-                }))
-            }))
+            });
+        Ok(crate::graphql::live::until_error(events))
     }
 }
 

@@ -6,6 +6,12 @@ use std::path::PathBuf;
 
 use sea_orm::{ConnectionTrait, Database};
 
+/// Whether this run is on PostgreSQL (`TEST_DATABASE_URL` is set); tests
+/// of PostgreSQL-only behaviour return early otherwise.
+pub fn is_postgres() -> bool {
+    std::env::var("TEST_DATABASE_URL").is_ok_and(|url| !url.trim().is_empty())
+}
+
 pub struct TestDatabase {
     pub url: String,
     cleanup: Cleanup,

@@ -4,11 +4,13 @@
 #![allow(dead_code)]
 
 mod client;
-mod database;
+pub mod database;
 pub mod fake_oauth;
 pub mod fake_otlp;
 pub mod fake_smtp;
 pub mod fake_stripe;
+pub mod fault_proxy;
+pub mod http_raw;
 mod mail;
 pub mod prometheus;
 pub mod ws;
@@ -16,7 +18,7 @@ pub mod ws;
 use std::{collections::HashMap, net::SocketAddr};
 
 use axum::Router;
-use groundwork::{Server, config::Config};
+use groundwork::{AppState, Server, config::Config};
 use sea_orm::DatabaseConnection;
 use tokio::{sync::oneshot, task::JoinHandle};
 
@@ -30,6 +32,9 @@ pub struct TestApp {
     pub mailbox: Mailbox,
     pub base_url: String,
     pub db: DatabaseConnection,
+    /// The running server's state, for tests that inject what no client
+    /// could (a fault, an event).
+    pub state: AppState,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
     // Declared last: the database is dropped after the server has stopped.
@@ -115,6 +120,7 @@ impl TestApp {
         }
         let addr = server.local_addr();
         let db = server.state().db.clone();
+        let state = server.state().clone();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(server.run_until(async {
             let _ = stopped.await;
@@ -124,6 +130,7 @@ impl TestApp {
             mailbox,
             base_url: format!("http://{addr}"),
             db,
+            state,
             stop: Some(stop),
             task: Some(task),
             database,

@@ -75,6 +75,25 @@ impl Subscription {
             .expect("a subscription message within 10 s")
     }
 
+    /// Reads until the server closes the socket, for at most `limit`; its
+    /// close code (0 without a close frame) and reason. Messages before
+    /// the close (a `complete`, an error) are skipped.
+    pub async fn closed_within(&mut self, limit: Duration) -> (u16, String) {
+        let read = async {
+            loop {
+                let message = next_json(&mut self.socket).await;
+                if message["type"] == "closed" {
+                    let code = message["code"].as_u64().map_or(0, |c| c as u16);
+                    let reason = message["reason"].as_str().unwrap_or_default();
+                    return (code, reason.to_owned());
+                }
+            }
+        };
+        tokio::time::timeout(limit, read)
+            .await
+            .unwrap_or_else(|_| panic!("the socket is still open after {limit:?}"))
+    }
+
     /// Nothing arrives for a while.
     pub async fn expect_silence(&mut self, wait: Duration) {
         if let Ok(message) = tokio::time::timeout(wait, next_json(&mut self.socket)).await {
