@@ -15,6 +15,7 @@ mod invitations;
 mod isolation;
 mod live_sessions;
 mod loading;
+mod memory;
 mod nodes;
 mod oauth;
 mod observability;
