@@ -139,18 +139,59 @@ pub fn statement(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement
 /// a compound select.
 pub const GROUPS_PER_STATEMENT: usize = 100;
 
-/// The first rows of each group in one statement: a `UNION ALL` of one
-/// limited subquery per group, so each part is an index range scan that
-/// stops after `limit` rows however large the group (a window over all the
-/// groups' rows would read and sort every one of them).
-///
-/// `part(n)` writes the subquery for the group whose id is parameter `$n`;
-/// the ids take parameters `$first..`.
-pub fn top_per_group(first: usize, groups: usize, part: impl Fn(usize) -> String) -> String {
-    (0..groups)
-        .map(|i| format!("SELECT * FROM ({}) AS g{i}", part(first + i)))
-        .collect::<Vec<_>>()
-        .join(" UNION ALL ")
+/// A keyset page of many organizations' lists of one table, in one
+/// statement: a `UNION ALL` of one limited subquery per organization, so
+/// each part is an index range scan that stops after `limit` rows however
+/// large the organization (a window over all their rows would read and sort
+/// every one of them).
+pub struct TopPerOrganization<'a> {
+    /// The table and its alias, e.g. `projects p`.
+    pub table: &'a str,
+    pub alias: &'a str,
+    /// Newest first (id descending), or oldest first.
+    pub newest_first: bool,
+    /// Further conditions, each starting with ` AND `, and their values,
+    /// numbered from `$1`.
+    pub filter: (String, Vec<Value>),
+    /// The id to continue after.
+    pub after: Option<&'a str>,
+    pub limit: u64,
+}
+
+impl TopPerOrganization<'_> {
+    /// The statement's text and values for these organizations.
+    pub fn sql(self, organizations: &[String]) -> (String, Vec<Value>) {
+        let Self {
+            table,
+            alias: a,
+            newest_first,
+            filter: (mut condition, mut values),
+            after,
+            limit,
+        } = self;
+        let (order, beyond) = if newest_first {
+            ("DESC", "<")
+        } else {
+            ("ASC", ">")
+        };
+        if let Some(after) = after {
+            values.push(after.to_owned().into());
+            condition.push_str(&format!(" AND {a}.id {beyond} ${}", values.len()));
+        }
+        let first = values.len() + 1;
+        values.extend(organizations.iter().map(|o| Value::from(o.clone())));
+        let sql = (0..organizations.len())
+            .map(|i| {
+                let n = first + i;
+                format!(
+                    "SELECT * FROM (SELECT {a}.* FROM {table} WHERE {a}.organization_id = ${n}\
+                     {condition} ORDER BY {a}.id {order} LIMIT {limit}) AS g{i}"
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" UNION ALL ");
+        (sql, values)
+    }
 }
 
 /// Batched keys grouped by what they share besides their parent (a filter,

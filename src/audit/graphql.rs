@@ -12,7 +12,7 @@ use super::entity;
 use crate::{
     access::{Feature, Permission},
     auth::graphql::{User, load_user},
-    db::{chunked_groups, grouped_counts, statement, top_per_group},
+    db::{TopPerOrganization, chunked_groups, grouped_counts, statement},
     error::AppError,
     error::AppResult,
     graphql::context::ContextExt,
@@ -101,21 +101,15 @@ impl Loader<(String, PageArgs)> for AuditPageLoader {
     ) -> Result<HashMap<(String, PageArgs), Self::Value>, Self::Error> {
         let mut out = HashMap::new();
         for (args, chunk) in chunked_groups(keys.iter().map(|(org, args)| (org.clone(), args))) {
-            let mut values: Vec<sea_orm::Value> = Vec::new();
-            let mut condition = String::new();
-            if let Some(after) = &args.after {
-                values.push(after.clone().into());
-                condition = " AND a.id < $1".to_owned();
+            let (sql, values) = TopPerOrganization {
+                table: "audit_events a",
+                alias: "a",
+                newest_first: true,
+                filter: Default::default(),
+                after: args.after.as_deref(),
+                limit: args.limit(),
             }
-            let first_org = values.len() + 1;
-            values.extend(chunk.iter().map(|o| sea_orm::Value::from(o.clone())));
-            let limit = args.limit();
-            let sql = top_per_group(first_org, chunk.len(), |n| {
-                format!(
-                    "SELECT a.* FROM audit_events a WHERE a.organization_id = ${n}{condition} \
-                     ORDER BY a.id DESC LIMIT {limit}"
-                )
-            });
+            .sql(&chunk);
             let rows = self
                 .0
                 .query_all_raw(statement(self.0.get_database_backend(), &sql, values))

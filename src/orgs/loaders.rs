@@ -11,7 +11,7 @@ use crate::{
     Core,
     auth::entity::user,
     billing::entitlements,
-    db::{chunked_groups, statement, top_per_group},
+    db::{TopPerOrganization, chunked_groups, statement},
     error::AppError,
     graphql::pagination::PageArgs,
 };
@@ -31,21 +31,15 @@ impl Loader<(String, PageArgs)> for MemberPageLoader {
         let db = &self.0.db;
         let mut out = HashMap::new();
         for (args, orgs) in chunked_groups(keys.iter().map(|(org, args)| (org.clone(), args))) {
-            let mut values: Vec<sea_orm::Value> = Vec::new();
-            let mut condition = String::new();
-            if let Some(after) = &args.after {
-                values.push(after.clone().into());
-                condition = " AND m.id > $1".to_owned();
+            let (parts, values) = TopPerOrganization {
+                table: "memberships m",
+                alias: "m",
+                newest_first: false,
+                filter: Default::default(),
+                after: args.after.as_deref(),
+                limit: args.limit(),
             }
-            let first_org = values.len() + 1;
-            values.extend(orgs.iter().map(|o| sea_orm::Value::from(o.clone())));
-            let limit = args.limit();
-            let parts = top_per_group(first_org, orgs.len(), |n| {
-                format!(
-                    "SELECT m.* FROM memberships m WHERE m.organization_id = ${n}{condition} \
-                     ORDER BY m.id LIMIT {limit}"
-                )
-            });
+            .sql(&orgs);
             let sql = format!(
                 "SELECT t.id, t.organization_id, t.user_id, t.role, t.created_at, t.updated_at, \
                  u.id AS u_id, u.email AS u_email, u.name AS u_name, u.avatar_url AS u_avatar_url, \

@@ -10,7 +10,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, FromQueryResult, Value};
 use super::entity::project;
 use crate::{
     auth::entity::user,
-    db::{chunked_groups, contains_pattern, placeholders, statement, top_per_group},
+    db::{TopPerOrganization, chunked_groups, contains_pattern, placeholders, statement},
     error::AppError,
     graphql::pagination::PageArgs,
 };
@@ -64,22 +64,15 @@ impl Loader<(String, ProjectFilterKey, PageArgs)> for ProjectPageLoader {
                 .map(|(org, filter, args)| (org.clone(), (filter, args))),
         );
         for ((filter, args), orgs) in chunks {
-            // The filter's and cursor's values come first; each part then
-            // names its organization with one more parameter.
-            let (mut condition, mut values) = filter_condition(filter);
-            if let Some(after) = &args.after {
-                values.push(after.clone().into());
-                condition.push_str(&format!(" AND p.id < ${}", values.len()));
+            let (parts, values) = TopPerOrganization {
+                table: "projects p",
+                alias: "p",
+                newest_first: true,
+                filter: filter_condition(filter),
+                after: args.after.as_deref(),
+                limit: args.limit(),
             }
-            let first_org = values.len() + 1;
-            values.extend(orgs.iter().map(|o| Value::from(o.clone())));
-            let limit = args.limit();
-            let parts = top_per_group(first_org, orgs.len(), |n| {
-                format!(
-                    "SELECT p.* FROM projects p WHERE p.organization_id = ${n}{condition} \
-                     ORDER BY p.id DESC LIMIT {limit}"
-                )
-            });
+            .sql(&orgs);
             let sql = format!(
                 "SELECT t.id, t.organization_id, t.name, t.description, t.created_by, t.created_at, \
                  t.updated_at, t.archived_at, {CREATOR_COLUMNS} FROM ({parts}) t \
