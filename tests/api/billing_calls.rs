@@ -137,6 +137,20 @@ async fn meanwhile<T: Send + 'static>(
     bystander: &SignedUp,
 ) -> T {
     let before = fake.arrived(route).len();
+    meanwhile_since(fake, route, before, operation, bystander).await
+}
+
+/// `meanwhile` for work that may already have reached Stripe before
+/// `operation` starts (a worker woken by an earlier request): it waits for
+/// more than `before` requests to `route`, counted by the caller before
+/// that work could begin.
+async fn meanwhile_since<T: Send + 'static>(
+    fake: &FakeStripe,
+    route: &str,
+    before: usize,
+    operation: impl Future<Output = T> + Send + 'static,
+    bystander: &SignedUp,
+) -> T {
     let running = tokio::spawn(operation);
     for _ in 0..200 {
         if fake.arrived(route).len() > before {
@@ -235,7 +249,13 @@ async fn no_call_to_stripe_holds_the_database() {
     .await
     .data();
 
-    // A member joins; the seat worker tells Stripe.
+    // A member joins; the seat worker tells Stripe, maybe before the join
+    // has returned.
+    let seat_push = "POST /v1/subscription_items/si_slow";
+    let pushes_before = fake.arrived(seat_push).len();
+    // Long enough that the push is still being answered after the join and
+    // the bystander's mutation, however early the worker sent it.
+    fake.set_delay(Duration::from_secs(8));
     app.join_new(&buyer, &org, "member@example.com", "MEMBER")
         .await;
     let seats = {
@@ -246,13 +266,8 @@ async fn no_call_to_stripe_holds_the_database() {
             }
         }
     };
-    meanwhile(
-        &fake,
-        "POST /v1/subscription_items/si_slow",
-        seats,
-        &bystander,
-    )
-    .await;
+    meanwhile_since(&fake, seat_push, pushes_before, seats, &bystander).await;
+    fake.set_delay(Duration::from_secs(3));
 
     // Deleting the organization cancels the subscription at Stripe first.
     let deletion = {
