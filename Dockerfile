@@ -8,8 +8,8 @@ RUN apt-get update \
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY migrations ./migrations
+COPY crates ./crates
 COPY src ./src
-COPY assets ./assets
 COPY tests ./tests
 COPY benches ./benches
 COPY schema.graphql ./

@@ -1,0 +1,146 @@
+//! Batched reads of projects: the first page of many organizations' project
+//! lists in one statement (a window over each organization), and their
+//! counts in another, whatever the number of organizations.
+
+use std::collections::HashMap;
+
+use async_graphql::dataloader::Loader;
+use sea_orm::{ConnectionTrait, DatabaseConnection, FromQueryResult, Value};
+
+use crate::{
+    auth::entity::user,
+    db::{TopPerOrganization, chunked_groups, contains_pattern, placeholders, statement},
+    error::AppError,
+    page::PageArgs,
+    projects::entity::project,
+};
+
+/// Which projects a list shows: active or archived ones, optionally those
+/// whose name contains a text (case-insensitively).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct ProjectFilterKey {
+    pub archived: bool,
+    pub search: Option<String>,
+}
+
+/// The conditions of `filter`, each starting with ` AND `, and their values
+/// (placeholders from `$1`).
+fn filter_condition(filter: &ProjectFilterKey) -> (String, Vec<Value>) {
+    let mut values = Vec::new();
+    let mut sql = format!(
+        " AND p.archived_at IS {}NULL",
+        if filter.archived { "NOT " } else { "" }
+    );
+    if let Some(search) = &filter.search {
+        values.push(contains_pattern(search).into());
+        sql.push_str(&format!(
+            " AND LOWER(p.name) LIKE ${} ESCAPE '\\'",
+            values.len()
+        ));
+    }
+    (sql, values)
+}
+
+/// A project with its creator, read together.
+pub type ProjectRow = (project::Model, Option<user::Model>);
+
+const CREATOR_COLUMNS: &str = "u.id AS u_id, u.email AS u_email, u.name AS u_name, \
+    u.avatar_url AS u_avatar_url, u.email_verified_at AS u_email_verified_at, \
+    CAST(NULL AS TEXT) AS u_password_hash, u.created_at AS u_created_at, u.updated_at AS u_updated_at";
+
+pub struct ProjectPageLoader(pub DatabaseConnection);
+
+impl Loader<(String, ProjectFilterKey, PageArgs)> for ProjectPageLoader {
+    type Value = Vec<ProjectRow>;
+    type Error = AppError;
+
+    async fn load(
+        &self,
+        keys: &[(String, ProjectFilterKey, PageArgs)],
+    ) -> Result<HashMap<(String, ProjectFilterKey, PageArgs), Self::Value>, Self::Error> {
+        let mut out = HashMap::new();
+        let chunks = chunked_groups(
+            keys.iter()
+                .map(|(org, filter, args)| (org.clone(), (filter, args))),
+        );
+        for ((filter, args), orgs) in chunks {
+            let (parts, values) = TopPerOrganization {
+                table: "projects p",
+                alias: "p",
+                newest_first: true,
+                filter: filter_condition(filter),
+                after: args.after.as_deref(),
+                limit: args.limit(),
+            }
+            .sql(&orgs);
+            let sql = format!(
+                "SELECT t.id, t.organization_id, t.name, t.description, t.created_by, t.created_at, \
+                 t.updated_at, t.archived_at, {CREATOR_COLUMNS} FROM ({parts}) t \
+                 LEFT JOIN users u ON u.id = t.created_by ORDER BY t.organization_id, t.id DESC"
+            );
+            let rows = self
+                .0
+                .query_all_raw(statement(self.0.get_database_backend(), &sql, values))
+                .await?;
+            let mut by_org: HashMap<String, Vec<ProjectRow>> = HashMap::new();
+            for row in rows {
+                let p = project::Model::from_query_result(&row, "")?;
+                let creator = match row.try_get::<Option<String>>("", "u_id")? {
+                    Some(_) => Some(user::Model::from_query_result(&row, "u_")?),
+                    None => None,
+                };
+                by_org
+                    .entry(p.organization_id.clone())
+                    .or_default()
+                    .push((p, creator));
+            }
+            for org in orgs {
+                let rows = by_org.remove(&org).unwrap_or_default();
+                out.insert((org, filter.clone(), args.clone()), rows);
+            }
+        }
+        Ok(out)
+    }
+}
+
+pub struct ProjectCountLoader(pub DatabaseConnection);
+
+impl Loader<(String, ProjectFilterKey)> for ProjectCountLoader {
+    type Value = u64;
+    type Error = AppError;
+
+    async fn load(
+        &self,
+        keys: &[(String, ProjectFilterKey)],
+    ) -> Result<HashMap<(String, ProjectFilterKey), u64>, Self::Error> {
+        let mut groups: HashMap<&ProjectFilterKey, Vec<String>> = HashMap::new();
+        for (org, filter) in keys {
+            groups.entry(filter).or_default().push(org.clone());
+        }
+        let mut out = HashMap::new();
+        for (filter, orgs) in groups {
+            let (condition, mut values) = filter_condition(filter);
+            let in_list = placeholders(values.len() + 1, orgs.len());
+            values.extend(orgs.iter().map(|o| Value::from(o.clone())));
+            let sql = format!(
+                "SELECT p.organization_id AS organization_id, COUNT(*) AS n FROM projects p \
+                 WHERE p.organization_id IN ({in_list}){condition} GROUP BY p.organization_id"
+            );
+            let rows = self
+                .0
+                .query_all_raw(statement(self.0.get_database_backend(), &sql, values))
+                .await?;
+            let mut counts: HashMap<String, u64> = HashMap::new();
+            for row in rows {
+                let org: String = row.try_get("", "organization_id")?;
+                let n: i64 = row.try_get("", "n")?;
+                counts.insert(org, n.max(0) as u64);
+            }
+            for org in orgs {
+                let n = counts.get(&org).copied().unwrap_or(0);
+                out.insert((org, filter.clone()), n);
+            }
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,201 @@
+//! Pure access policy: roles, the permission matrix, features. No I/O here,
+//! so every rule is unit-tested and a permission that does not exist is a
+//! compile error.
+
+use std::str::FromStr;
+
+use crate::error::{AppError, AppResult};
+
+/// A member's role in an organization, from most to least powerful.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    Owner,
+    Admin,
+    Member,
+    Viewer,
+}
+
+/// What a role may do in its organization beyond reading it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Permission {
+    OrganizationUpdate,
+    OrganizationDelete,
+    MemberInvite,
+    MemberUpdateRole,
+    MemberRemove,
+    OwnershipTransfer,
+    BillingRead,
+    BillingManage,
+    ProjectCreate,
+    ProjectUpdateAny,
+    ProjectDeleteAny,
+    AuditLogRead,
+}
+
+impl Permission {
+    pub const ALL: [Permission; 12] = [
+        Permission::OrganizationUpdate,
+        Permission::OrganizationDelete,
+        Permission::MemberInvite,
+        Permission::MemberUpdateRole,
+        Permission::MemberRemove,
+        Permission::OwnershipTransfer,
+        Permission::BillingRead,
+        Permission::BillingManage,
+        Permission::ProjectCreate,
+        Permission::ProjectUpdateAny,
+        Permission::ProjectDeleteAny,
+        Permission::AuditLogRead,
+    ];
+}
+
+/// A capability a plan grants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Feature {
+    AuditLog,
+}
+
+impl Feature {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::AuditLog => "AUDIT_LOG",
+        }
+    }
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [Role::Owner, Role::Admin, Role::Member, Role::Viewer];
+
+    /// Higher is more powerful.
+    pub fn rank(self) -> u8 {
+        match self {
+            Self::Owner => 3,
+            Self::Admin => 2,
+            Self::Member => 1,
+            Self::Viewer => 0,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Owner => "OWNER",
+            Self::Admin => "ADMIN",
+            Self::Member => "MEMBER",
+            Self::Viewer => "VIEWER",
+        }
+    }
+
+    /// The permission matrix of DESIGN.md.
+    pub fn can(self, permission: Permission) -> bool {
+        use Permission::*;
+        match self {
+            Self::Owner => true,
+            Self::Admin => !matches!(
+                permission,
+                OrganizationDelete | OwnershipTransfer | BillingManage
+            ),
+            // "own only" for update/delete is decided per project, not here.
+            Self::Member => matches!(permission, ProjectCreate),
+            Self::Viewer => false,
+        }
+    }
+
+    pub fn permissions(self) -> Vec<Permission> {
+        Permission::ALL
+            .into_iter()
+            .filter(|p| self.can(*p))
+            .collect()
+    }
+
+    /// `FORBIDDEN` unless the role grants `permission`.
+    pub fn require(self, permission: Permission) -> AppResult<()> {
+        if self.can(permission) {
+            Ok(())
+        } else {
+            Err(AppError::forbidden(format!(
+                "Your role ({}) does not allow this.",
+                self.as_str()
+            )))
+        }
+    }
+
+    /// Whether a member of this role may give `role` to someone (invite or
+    /// change): never above their own, and only owners make owners.
+    pub fn may_grant(self, role: Role) -> bool {
+        role.rank() <= self.rank() && (role != Role::Owner || self == Role::Owner)
+    }
+
+    /// Whether a member of this role may change or remove a member holding
+    /// `target`: admins leave owners alone.
+    pub fn may_manage(self, target: Role) -> bool {
+        self == Role::Owner || target != Role::Owner
+    }
+}
+
+impl FromStr for Role {
+    type Err = AppError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| AppError::internal(format!("unknown role {s:?} in the database")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Permission::*, Role::*, *};
+
+    /// The matrix of DESIGN.md, row by row: (permission, [OWNER, ADMIN, MEMBER, VIEWER]).
+    const MATRIX: [(Permission, [bool; 4]); 12] = [
+        (OrganizationUpdate, [true, true, false, false]),
+        (OrganizationDelete, [true, false, false, false]),
+        (MemberInvite, [true, true, false, false]),
+        (MemberUpdateRole, [true, true, false, false]),
+        (MemberRemove, [true, true, false, false]),
+        (OwnershipTransfer, [true, false, false, false]),
+        (BillingRead, [true, true, false, false]),
+        (BillingManage, [true, false, false, false]),
+        (ProjectCreate, [true, true, true, false]),
+        (ProjectUpdateAny, [true, true, false, false]),
+        (ProjectDeleteAny, [true, true, false, false]),
+        (AuditLogRead, [true, true, false, false]),
+    ];
+
+    #[test]
+    fn roles_follow_the_matrix() {
+        for (permission, allowed) in MATRIX {
+            for (role, expected) in Role::ALL.into_iter().zip(allowed) {
+                assert_eq!(role.can(permission), expected, "{role:?} {permission:?}");
+            }
+        }
+        // Every permission has a row.
+        for permission in Permission::ALL {
+            assert!(
+                MATRIX.iter().any(|(p, _)| *p == permission),
+                "{permission:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn nobody_grants_above_their_own_role() {
+        assert!(Owner.may_grant(Owner));
+        assert!(!Admin.may_grant(Owner));
+        assert!(Admin.may_grant(Admin) && Admin.may_grant(Viewer));
+        assert!(!Member.may_grant(Admin));
+        assert!(!Admin.may_manage(Owner));
+        assert!(Admin.may_manage(Admin));
+        assert!(Owner.may_manage(Owner));
+    }
+
+    #[test]
+    fn roles_round_trip_through_their_names() {
+        for role in Role::ALL {
+            assert_eq!(role.as_str().parse::<Role>().unwrap(), role);
+        }
+        assert!("KING".parse::<Role>().is_err());
+    }
+}

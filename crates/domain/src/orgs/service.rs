@@ -1,0 +1,413 @@
+//! Organizations: creation, settings, deletion, and the lookups every
+//! org-scoped service starts with (the actor's role, the organization's
+//! lock). Every change runs in one transaction with its audit event.
+
+use chrono::Utc;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbBackend,
+    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, sea_query::Expr,
+};
+use serde_json::json;
+
+use super::entity::{membership, organization};
+use crate::{
+    Core,
+    access::{Permission, Role},
+    audit::{self, Actor, Event},
+    auth::entity::user,
+    crypto,
+    error::{AppError, AppResult},
+    page::PageArgs,
+    text,
+};
+
+pub const SLUG_MIN: usize = 3;
+pub const SLUG_MAX: usize = 48;
+
+pub fn validate_slug(raw: &str) -> AppResult<String> {
+    let slug = raw.trim().to_owned();
+    let ok = (SLUG_MIN..=SLUG_MAX).contains(&slug.len())
+        && slug
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if !ok {
+        return Err(AppError::bad_input(
+            "slug",
+            "A slug has 3 to 48 characters: lower-case letters, digits and hyphens.",
+        ));
+    }
+    Ok(slug)
+}
+
+/// A slug made from a name: lower-case ASCII letters and digits joined by
+/// single hyphens, padded to the minimum length.
+pub fn slugify(name: &str) -> String {
+    let mut slug = String::new();
+    for c in name.chars().flat_map(char::to_lowercase) {
+        if c.is_ascii_alphanumeric() {
+            slug.push(c);
+        } else if !slug.ends_with('-') && !slug.is_empty() {
+            slug.push('-');
+        }
+    }
+    let mut slug: String = slug.trim_end_matches('-').chars().take(40).collect();
+    slug = slug.trim_end_matches('-').to_owned();
+    if slug.len() < SLUG_MIN {
+        slug = if slug.is_empty() {
+            "team".to_owned()
+        } else {
+            format!("{slug}-team")
+        };
+    }
+    slug
+}
+
+/// The first of `base`, `base-2`, `base-3`, … that no organization uses.
+async fn free_slug(conn: &impl ConnectionTrait, base: &str) -> AppResult<String> {
+    let taken: std::collections::HashSet<String> = organization::Entity::find()
+        .select_only()
+        .column(organization::Column::Slug)
+        .filter(
+            Condition::any()
+                .add(organization::Column::Slug.eq(base))
+                .add(organization::Column::Slug.starts_with(format!("{base}-"))),
+        )
+        .into_tuple::<String>()
+        .all(conn)
+        .await?
+        .into_iter()
+        .collect();
+    if !taken.contains(base) {
+        return Ok(base.to_owned());
+    }
+    Ok((2..)
+        .map(|n| format!("{base}-{n}"))
+        .find(|candidate| !taken.contains(candidate))
+        .expect("an unbounded range has a free number"))
+}
+
+async fn slug_taken(
+    conn: &impl ConnectionTrait,
+    slug: &str,
+    except: Option<&str>,
+) -> AppResult<bool> {
+    let mut query = organization::Entity::find().filter(organization::Column::Slug.eq(slug));
+    if let Some(id) = except {
+        query = query.filter(organization::Column::Id.ne(id));
+    }
+    Ok(query.count(conn).await? > 0)
+}
+
+async fn insert_org(
+    conn: &impl ConnectionTrait,
+    name: &str,
+    slug: &str,
+    personal: bool,
+    owner: &str,
+) -> AppResult<organization::Model> {
+    let now = Utc::now();
+    let org = organization::ActiveModel {
+        id: Set(crypto::new_id()),
+        name: Set(name.to_owned()),
+        slug: Set(slug.to_owned()),
+        personal: Set(personal),
+        created_by: Set(Some(owner.to_owned())),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(conn)
+    .await?;
+    add_member(conn, &org.id, owner, Role::Owner).await?;
+    Ok(org)
+}
+
+pub async fn add_member(
+    conn: &impl ConnectionTrait,
+    organization_id: &str,
+    user_id: &str,
+    role: Role,
+) -> AppResult<membership::Model> {
+    let now = Utc::now();
+    Ok(membership::ActiveModel {
+        id: Set(crypto::new_id()),
+        organization_id: Set(organization_id.to_owned()),
+        user_id: Set(user_id.to_owned()),
+        role: Set(role.as_str().to_owned()),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(conn)
+    .await?)
+}
+
+/// The personal organization every new user gets, named after them.
+pub async fn create_personal(
+    conn: &impl ConnectionTrait,
+    user: &user::Model,
+) -> AppResult<organization::Model> {
+    let slug = free_slug(conn, &slugify(&user.name)).await?;
+    let org = insert_org(conn, &user.name, &slug, true, &user.id).await?;
+    let actor = Actor::user(&user.id, &Default::default());
+    audit::record(
+        conn,
+        &org.id,
+        &actor,
+        org_event("organization.created", &org),
+    )
+    .await?;
+    Ok(org)
+}
+
+fn org_event<'a>(action: &'a str, org: &'a organization::Model) -> Event<'a> {
+    Event {
+        action,
+        target_type: "organization",
+        target_id: &org.id,
+        metadata: json!({ "name": org.name, "slug": org.slug }),
+    }
+}
+
+pub async fn create(
+    core: &Core,
+    actor: &Actor,
+    name: &str,
+    slug: Option<&str>,
+) -> AppResult<organization::Model> {
+    let name = text::name("name", name)?;
+    let explicit = slug.map(validate_slug).transpose()?;
+    let txn = core.begin().await?;
+    let slug = match explicit {
+        Some(slug) if slug_taken(&txn, &slug, None).await? => return Err(slug_conflict()),
+        Some(slug) => slug,
+        None => free_slug(&txn, &slugify(&name)).await?,
+    };
+    let org = match insert_org(&txn, &name, &slug, false, actor.id()).await {
+        Ok(org) => org,
+        Err(e) => {
+            // A concurrent request took the slug between the check and the insert.
+            txn.rollback().await?;
+            return Err(if slug_taken(&core.db, &slug, None).await? {
+                slug_conflict()
+            } else {
+                e
+            });
+        }
+    };
+    audit::record(
+        &txn,
+        &org.id,
+        actor,
+        org_event("organization.created", &org),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(org)
+}
+
+fn slug_conflict() -> AppError {
+    AppError::conflict("Another organization already uses this slug.")
+}
+
+/// The organization a slug names; a slug no organization could have names none.
+pub async fn id_for_slug(core: &Core, slug: &str) -> AppResult<Option<String>> {
+    let Ok(slug) = validate_slug(slug) else {
+        return Ok(None);
+    };
+    Ok(organization::Entity::find()
+        .select_only()
+        .column(organization::Column::Id)
+        .filter(organization::Column::Slug.eq(slug))
+        .into_tuple::<String>()
+        .one(&core.db)
+        .await?)
+}
+
+/// The user's membership of an organization, read in `conn`.
+pub async fn membership_of(
+    conn: &impl ConnectionTrait,
+    organization_id: &str,
+    user_id: &str,
+) -> AppResult<Option<membership::Model>> {
+    Ok(membership::Entity::find()
+        .filter(membership::Column::OrganizationId.eq(organization_id))
+        .filter(membership::Column::UserId.eq(user_id))
+        .one(conn)
+        .await?)
+}
+
+/// The actor's role in the organization, or `NOT_FOUND` for a non-member,
+/// who must not learn that the organization exists.
+pub async fn role_in(
+    conn: &impl ConnectionTrait,
+    organization_id: &str,
+    actor: &Actor,
+) -> AppResult<Role> {
+    membership_of(conn, organization_id, actor.id())
+        .await?
+        .ok_or(AppError::NotFound("Organization"))?
+        .role()
+}
+
+/// Takes the organization's write lock for the rest of the transaction:
+/// a row lock on PostgreSQL; on SQLite a write, which takes the database's
+/// single writer lock.
+pub async fn lock(
+    conn: &impl ConnectionTrait,
+    organization_id: &str,
+) -> AppResult<organization::Model> {
+    let query = organization::Entity::find_by_id(organization_id);
+    let found = if conn.get_database_backend() == DbBackend::Postgres {
+        query.lock_exclusive().one(conn).await?
+    } else {
+        organization::Entity::update_many()
+            .col_expr(
+                organization::Column::UpdatedAt,
+                Expr::col(organization::Column::UpdatedAt),
+            )
+            .filter(organization::Column::Id.eq(organization_id))
+            .exec(conn)
+            .await?;
+        query.one(conn).await?
+    };
+    found.ok_or(AppError::NotFound("Organization"))
+}
+
+pub async fn update(
+    core: &Core,
+    actor: &Actor,
+    organization_id: &str,
+    name: Option<&str>,
+    slug: Option<&str>,
+) -> AppResult<organization::Model> {
+    let name = name.map(|n| text::name("name", n)).transpose()?;
+    let slug = slug.map(validate_slug).transpose()?;
+    let txn = core.begin().await?;
+    role_in(&txn, organization_id, actor)
+        .await?
+        .require(Permission::OrganizationUpdate)?;
+    let org = lock(&txn, organization_id).await?;
+    if let Some(slug) = &slug
+        && *slug != org.slug
+        && slug_taken(&txn, slug, Some(&org.id)).await?
+    {
+        return Err(slug_conflict());
+    }
+    let before = json!({ "name": org.name, "slug": org.slug });
+    let wanted_slug = slug.clone().unwrap_or_else(|| org.slug.clone());
+    let mut model: organization::ActiveModel = org.into();
+    if let Some(name) = name {
+        model.name = Set(name);
+    }
+    if let Some(slug) = slug {
+        model.slug = Set(slug);
+    }
+    model.updated_at = Set(Utc::now());
+    let org = match model.update(&txn).await {
+        Ok(org) => org,
+        Err(e) => {
+            txn.rollback().await?;
+            return Err(
+                if slug_taken(&core.db, &wanted_slug, Some(organization_id)).await? {
+                    slug_conflict()
+                } else {
+                    e.into()
+                },
+            );
+        }
+    };
+    audit::record(
+        &txn,
+        &org.id,
+        actor,
+        Event {
+            metadata: json!({ "before": before, "after": { "name": org.name, "slug": org.slug } }),
+            ..org_event("organization.updated", &org)
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(org)
+}
+
+/// Deletes a team organization and, by cascade, everything it owns; a live
+/// paid subscription is cancelled at Stripe first, so nobody is billed for
+/// an organization that is gone.
+pub async fn delete(core: &Core, actor: &Actor, organization_id: &str) -> AppResult<bool> {
+    let org = organization::Entity::find_by_id(organization_id)
+        .one(&core.db)
+        .await?
+        .ok_or(AppError::NotFound("Organization"))?;
+    role_in(&core.db, organization_id, actor)
+        .await?
+        .require(Permission::OrganizationDelete)?;
+    if org.personal {
+        return Err(AppError::conflict(
+            "A personal organization cannot be deleted.",
+        ));
+    }
+    crate::billing::subscriptions::cancel_all(core, organization_id).await?;
+    let txn = core.begin().await?;
+    role_in(&txn, organization_id, actor)
+        .await?
+        .require(Permission::OrganizationDelete)?;
+    lock(&txn, organization_id).await?;
+    organization::Entity::delete_by_id(&org.id)
+        .exec(&txn)
+        .await?;
+    txn.commit().await?;
+    // Its audit log goes with it; the deletion itself is kept in the server log.
+    tracing::info!(organization = %org.id, slug = %org.slug, actor = ?actor.user_id, "organization deleted");
+    Ok(true)
+}
+
+/// The user's organizations in joining order, with their membership.
+pub async fn list_for_user(
+    core: &Core,
+    user_id: &str,
+    args: &PageArgs,
+) -> AppResult<(Vec<(membership::Model, organization::Model)>, u64)> {
+    let base = membership::Entity::find().filter(membership::Column::UserId.eq(user_id));
+    let total = base.clone().count(&core.db).await?;
+    let mut query = base
+        .find_also_related(organization::Entity)
+        .order_by_asc(membership::Column::Id)
+        .limit(args.limit());
+    if let Some(after) = &args.after {
+        query = query.filter(membership::Column::Id.gt(after.as_str()));
+    }
+    let rows = query
+        .all(&core.db)
+        .await?
+        .into_iter()
+        .filter_map(|(m, o)| o.map(|o| (m, o)))
+        .collect();
+    Ok((rows, total))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_from_names() {
+        assert_eq!(slugify("Acme Inc."), "acme-inc");
+        assert_eq!(slugify("  Ünïcode & Co  "), "n-code-co");
+        assert_eq!(slugify("A"), "a-team");
+        assert_eq!(slugify("!!!"), "team");
+        assert!(slugify(&"x".repeat(80)).len() <= 40);
+        for name in ["Acme Inc.", "A", "!!!", "x--y"] {
+            validate_slug(&slugify(name)).unwrap();
+        }
+    }
+
+    #[test]
+    fn slug_rules() {
+        assert!(validate_slug("acme").is_ok());
+        assert!(validate_slug("ab").is_err());
+        assert!(validate_slug("Acme").is_err());
+        assert!(validate_slug("acme_inc").is_err());
+        assert!(validate_slug(&"a".repeat(49)).is_err());
+        assert!(validate_slug("acme\0").is_err());
+        assert_eq!(validate_slug(" acme ").unwrap(), "acme");
+    }
+}
