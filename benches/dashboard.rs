@@ -22,9 +22,15 @@ use groundwork::{
     auth::entity::user,
     billing::entitlements,
     config::Config,
-    crypto::new_id,
-    orgs::entity::{membership, organization},
-    projects::entity::project,
+    access::Role,
+    counters,
+    email::EmailAddress,
+    ids::{OrganizationId, TypedId, UserId},
+    orgs::entity::{MembershipId, membership, organization},
+    projects::{
+        PROJECTS,
+        entity::{ProjectId, project},
+    },
 };
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ConnectionTrait, Database, DatabaseConnection, EntityTrait,
@@ -205,6 +211,7 @@ async fn scenarios(
     let viewer_id = signed_up["signUp"]["user"]["id"]
         .as_str()
         .ok_or("no user id")?;
+    let viewer_id = UserId::parse_global(viewer_id).map_err(|e| format!("{e:?}"))?;
 
     let started = Instant::now();
     let seeded = seed(state, viewer_id, args.projects).await?;
@@ -221,7 +228,7 @@ async fn scenarios(
 
     let dashboard = load(&api, args, |_| (DASHBOARD, json!({}))).await?;
     let pages = keyset_pages(&api, &seeded, args.page_repeats).await?;
-    let orgs = &seeded.orgs;
+    let orgs: Vec<String> = seeded.orgs.iter().map(|o| o.global()).collect();
     let create = load(&api, args, |i| {
         let input = json!({
             "organizationId": orgs[i % orgs.len()],
@@ -279,7 +286,7 @@ async fn keyset_pages(api: &Api, seeded: &Seeded, repeats: usize) -> Result<Page
         big => (big / DEEP_PAGE).max(1),
     };
     let page = |after: Option<&str>| {
-        let vars = json!({ "id": seeded.orgs[0], "first": per_page, "after": after });
+        let vars = json!({ "id": seeded.orgs[0].global(), "first": per_page, "after": after });
         async move {
             let data = api.gql(PROJECT_PAGE, vars).await?;
             Ok::<_, Error>(data["organization"]["projects"].clone())
@@ -424,7 +431,7 @@ fn ms(d: Duration) -> f64 {
 
 struct Seeded {
     /// The viewer's team organizations; the first is the big one.
-    orgs: Vec<String>,
+    orgs: Vec<OrganizationId>,
     big: usize,
     total: usize,
 }
@@ -432,27 +439,29 @@ struct Seeded {
 /// Users, organizations, memberships and projects by bulk INSERT, far faster
 /// than the API. The viewer owns every organization, each on the team plan
 /// (no limits), so createProject is never refused.
-async fn seed(state: &AppState, viewer_id: &str, projects: usize) -> Result<Seeded, Error> {
+async fn seed(state: &AppState, viewer_id: UserId, projects: usize) -> Result<Seeded, Error> {
     let (db, now) = (&state.db, Utc::now());
     let (mut users, mut orgs, mut memberships) = (Vec::new(), Vec::new(), Vec::new());
     let mut members_of = Vec::new();
     for o in 0..ORGS {
-        let org_id = new_id();
+        let org_id = OrganizationId::new();
         orgs.push(organization::ActiveModel {
-            id: Set(org_id.clone()),
+            id: Set(org_id),
             name: Set(format!("Bench Org {o:02}")),
             slug: Set(format!("bench-org-{o:02}")),
             personal: Set(false),
-            created_by: Set(Some(viewer_id.to_owned())),
+            created_by: Set(Some(viewer_id)),
             created_at: Set(now),
             updated_at: Set(now),
         });
-        let mut members = vec![viewer_id.to_owned()];
+        let mut members = vec![viewer_id];
         for m in 1..MEMBERS {
-            members.push(new_id());
+            members.push(UserId::new());
+            let email = EmailAddress::parse("email", &format!("member{m}.org{o:02}@bench.test"))
+                .map_err(|e| format!("{e:?}"))?;
             users.push(user::ActiveModel {
-                id: Set(members[m].clone()),
-                email: Set(format!("member{m}.org{o:02}@bench.test")),
+                id: Set(members[m]),
+                email: Set(email),
                 name: Set(format!("Member {m} of {o:02}")),
                 avatar_url: Set(None),
                 email_verified_at: Set(Some(now)),
@@ -463,10 +472,10 @@ async fn seed(state: &AppState, viewer_id: &str, projects: usize) -> Result<Seed
         }
         for (m, user_id) in members.iter().enumerate() {
             memberships.push(membership::ActiveModel {
-                id: Set(new_id()),
-                organization_id: Set(org_id.clone()),
-                user_id: Set(user_id.clone()),
-                role: Set(["OWNER", "ADMIN", "MEMBER", "VIEWER"][m.min(3)].to_owned()),
+                id: Set(MembershipId::new()),
+                organization_id: Set(org_id),
+                user_id: Set(*user_id),
+                role: Set([Role::Owner, Role::Admin, Role::Member, Role::Viewer][m.min(3)]),
                 created_at: Set(now),
                 updated_at: Set(now),
             });
@@ -476,10 +485,11 @@ async fn seed(state: &AppState, viewer_id: &str, projects: usize) -> Result<Seed
     insert_batched(db, users).await?;
     insert_batched(db, orgs).await?;
     insert_batched(db, memberships).await?;
-    for (org_id, _) in &members_of {
-        entitlements::grant(db, &state.core, org_id, "team", None)
+    for (org_id, members) in &members_of {
+        entitlements::grant(db, &state.core, *org_id, "team", None)
             .await
             .map_err(|e| format!("cannot grant the team plan: {e:?}"))?;
+        counters::add(db, *org_id, counters::MEMBERS, members.len() as i64).await?;
     }
 
     // Half the projects in the big organization, but never fewer than page
@@ -498,12 +508,12 @@ async fn seed(state: &AppState, viewer_id: &str, projects: usize) -> Result<Seed
             (0..count(o)).map(move |p| {
                 let at = Utc::now();
                 project::ActiveModel {
-                    id: Set(new_id()),
-                    organization_id: Set(org_id.clone()),
+                    id: Set(ProjectId::new()),
+                    organization_id: Set(*org_id),
                     name: Set(format!("Project {p:06}")),
                     description: Set(Some(format!("Seeded project {p} of organization {o}."))),
                     // An owner, admin or member: viewers cannot create projects.
-                    created_by: Set(Some(members[p % 3].clone())),
+                    created_by: Set(Some(members[p % 3])),
                     created_at: Set(at),
                     updated_at: Set(at),
                     archived_at: Set(None),
@@ -511,6 +521,9 @@ async fn seed(state: &AppState, viewer_id: &str, projects: usize) -> Result<Seed
             })
         });
     insert_batched(db, rows).await?;
+    for (o, (org_id, _)) in members_of.iter().enumerate() {
+        counters::add(db, *org_id, PROJECTS.counter(), count(o) as i64).await?;
+    }
     // Fresh statistics, as a database that has been running for a while has.
     db.execute_unprepared("ANALYZE").await?;
     let orgs = members_of.into_iter().map(|(id, _)| id).collect();

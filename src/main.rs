@@ -17,7 +17,10 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 pub static malloc_conf: &[u8] = b"background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0\0";
 
 use clap::{Parser, Subcommand};
-use groundwork::{Server, config::Config, db, graphql, shutdown_signal, telemetry};
+use groundwork::{
+    Server, billing::plans::PlanCatalog, config::Config, db, graphql, shutdown_signal, slices,
+    telemetry,
+};
 
 /// Groundwork: the GraphQL backend of a SaaS product.
 ///
@@ -112,6 +115,12 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_CONFIG);
         }
     };
+    // The plan catalog is a setting too: one that cannot be used stops
+    // every command the same way.
+    if let Err(e) = PlanCatalog::from_settings(&config.plans, slices::METERED) {
+        eprintln!("error: {e}");
+        return ExitCode::from(EXIT_CONFIG);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -202,7 +211,7 @@ async fn billing(config: Config, action: BillingAction) -> Result<(), String> {
     match action {
         BillingAction::Grant { plan, until, .. } => {
             let until = until.as_deref().map(parse_until).transpose()?;
-            groundwork::billing::entitlements::grant(&txn, &core, &org, &plan, until)
+            groundwork::billing::entitlements::grant(&txn, &core, org, &plan, until)
                 .await
                 .map_err(describe)?;
             txn.commit().await.map_err(|e| e.to_string())?;
@@ -213,7 +222,7 @@ async fn billing(config: Config, action: BillingAction) -> Result<(), String> {
         }
         BillingAction::Sync => unreachable!("handled above"),
         BillingAction::Revoke { .. } => {
-            let had = groundwork::billing::entitlements::revoke(&txn, &org)
+            let had = groundwork::billing::entitlements::revoke(&txn, org)
                 .await
                 .map_err(describe)?;
             txn.commit().await.map_err(|e| e.to_string())?;

@@ -10,7 +10,7 @@ impl MigrationTrait for Migration {
             .create_table(
                 Table::create()
                     .table(Users::Table)
-                    .col(string_len(Users::Id, 36).primary_key())
+                    .col(uuid(Users::Id).primary_key())
                     // Stored lower-cased and trimmed, so the unique index is
                     // case-insensitive on every backend.
                     .col(string_len_uniq(Users::Email, 254))

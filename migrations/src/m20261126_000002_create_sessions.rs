@@ -12,9 +12,9 @@ impl MigrationTrait for Migration {
             .create_table(
                 Table::create()
                     .table(Sessions::Table)
-                    .col(string_len(Sessions::Id, 36).primary_key())
+                    .col(uuid(Sessions::Id).primary_key())
                     .col(string_len_uniq(Sessions::TokenHash, 64))
-                    .col(string_len(Sessions::UserId, 36))
+                    .col(uuid(Sessions::UserId))
                     .col(timestamp_with_time_zone(Sessions::CreatedAt))
                     .col(timestamp_with_time_zone(Sessions::LastSeenAt))
                     .col(timestamp_with_time_zone(Sessions::ExpiresAt))

@@ -12,10 +12,10 @@ impl MigrationTrait for Migration {
             .create_table(
                 Table::create()
                     .table(OauthAccounts::Table)
-                    .col(string_len(OauthAccounts::Id, 36).primary_key())
+                    .col(uuid(OauthAccounts::Id).primary_key())
                     .col(string_len(OauthAccounts::Provider, 64))
                     .col(string_len(OauthAccounts::Subject, 255))
-                    .col(string_len(OauthAccounts::UserId, 36))
+                    .col(uuid(OauthAccounts::UserId))
                     .col(string_len_null(OauthAccounts::Email, 254))
                     .col(timestamp_with_time_zone(OauthAccounts::CreatedAt))
                     .foreign_key(

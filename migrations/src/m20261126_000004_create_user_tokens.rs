@@ -14,9 +14,9 @@ impl MigrationTrait for Migration {
             .create_table(
                 Table::create()
                     .table(UserTokens::Table)
-                    .col(string_len(UserTokens::Id, 36).primary_key())
+                    .col(uuid(UserTokens::Id).primary_key())
                     .col(string_len_uniq(UserTokens::TokenHash, 64))
-                    .col(string_len(UserTokens::UserId, 36))
+                    .col(uuid(UserTokens::UserId))
                     .col(string_len(UserTokens::Purpose, 32))
                     .col(string_len_null(UserTokens::Email, 254))
                     .col(timestamp_with_time_zone(UserTokens::ExpiresAt))

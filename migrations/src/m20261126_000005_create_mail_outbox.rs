@@ -13,7 +13,7 @@ impl MigrationTrait for Migration {
             .create_table(
                 Table::create()
                     .table(MailOutbox::Table)
-                    .col(string_len(MailOutbox::Id, 36).primary_key())
+                    .col(uuid(MailOutbox::Id).primary_key())
                     .col(string_len(MailOutbox::ToAddress, 254))
                     .col(string_len(MailOutbox::Subject, 255))
                     .col(text(MailOutbox::TextBody))

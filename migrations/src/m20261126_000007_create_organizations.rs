@@ -12,11 +12,11 @@ impl MigrationTrait for Migration {
             .create_table(
                 Table::create()
                     .table(Organizations::Table)
-                    .col(string_len(Organizations::Id, 36).primary_key())
+                    .col(uuid(Organizations::Id).primary_key())
                     .col(string_len(Organizations::Name, 100))
                     .col(string_len_uniq(Organizations::Slug, 48))
                     .col(boolean(Organizations::Personal))
-                    .col(string_len_null(Organizations::CreatedBy, 36))
+                    .col(uuid_null(Organizations::CreatedBy))
                     .col(timestamp_with_time_zone(Organizations::CreatedAt))
                     .col(timestamp_with_time_zone(Organizations::UpdatedAt))
                     .foreign_key(

@@ -14,9 +14,9 @@ impl MigrationTrait for Migration {
             .create_table(
                 Table::create()
                     .table(Memberships::Table)
-                    .col(string_len(Memberships::Id, 36).primary_key())
-                    .col(string_len(Memberships::OrganizationId, 36))
-                    .col(string_len(Memberships::UserId, 36))
+                    .col(uuid(Memberships::Id).primary_key())
+                    .col(uuid(Memberships::OrganizationId))
+                    .col(uuid(Memberships::UserId))
                     .col(string_len(Memberships::Role, 16))
                     .col(timestamp_with_time_zone(Memberships::CreatedAt))
                     .col(timestamp_with_time_zone(Memberships::UpdatedAt))

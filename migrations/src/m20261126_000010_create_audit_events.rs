@@ -14,9 +14,9 @@ impl MigrationTrait for Migration {
             .create_table(
                 Table::create()
                     .table(AuditEvents::Table)
-                    .col(string_len(AuditEvents::Id, 36).primary_key())
-                    .col(string_len(AuditEvents::OrganizationId, 36))
-                    .col(string_len_null(AuditEvents::ActorId, 36))
+                    .col(uuid(AuditEvents::Id).primary_key())
+                    .col(uuid(AuditEvents::OrganizationId))
+                    .col(uuid_null(AuditEvents::ActorId))
                     .col(string_len(AuditEvents::Action, 64))
                     .col(string_len_null(AuditEvents::TargetType, 32))
                     .col(string_len_null(AuditEvents::TargetId, 64))

@@ -14,7 +14,7 @@ impl MigrationTrait for Migration {
             .create_table(
                 Table::create()
                     .table(PlanGrants::Table)
-                    .col(string_len(PlanGrants::OrganizationId, 36).primary_key())
+                    .col(uuid(PlanGrants::OrganizationId).primary_key())
                     .col(string_len(PlanGrants::PlanId, 64))
                     .col(timestamp_with_time_zone_null(PlanGrants::Until))
                     .col(timestamp_with_time_zone(PlanGrants::CreatedAt))

@@ -13,7 +13,7 @@ impl MigrationTrait for Migration {
             .create_table(
                 Table::create()
                     .table(StripeCustomers::Table)
-                    .col(string_len(StripeCustomers::OrganizationId, 36).primary_key())
+                    .col(uuid(StripeCustomers::OrganizationId).primary_key())
                     .col(string_len_uniq(StripeCustomers::CustomerId, 255))
                     .col(timestamp_with_time_zone(StripeCustomers::CreatedAt))
                     .foreign_key(

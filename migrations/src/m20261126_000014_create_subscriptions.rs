@@ -15,8 +15,8 @@ impl MigrationTrait for Migration {
             .create_table(
                 Table::create()
                     .table(Subscriptions::Table)
-                    .col(string_len(Subscriptions::Id, 36).primary_key())
-                    .col(string_len(Subscriptions::OrganizationId, 36))
+                    .col(uuid(Subscriptions::Id).primary_key())
+                    .col(uuid(Subscriptions::OrganizationId))
                     .col(string_len_uniq(Subscriptions::StripeSubscriptionId, 255))
                     .col(string_len(Subscriptions::CustomerId, 255))
                     .col(string_len(Subscriptions::Status, 32))

@@ -4,7 +4,7 @@ use chrono::{Duration, Utc};
 use sea_orm::{ConnectionTrait, DbBackend, Statement};
 use serde_json::{Value, json};
 
-use crate::support::{PASSWORD, TestApp, TestConfig, raw_id};
+use crate::support::{PASSWORD, TestApp, TestConfig, row_id};
 
 const SIGN_UP: &str = "mutation($input: SignUpInput!) { signUp(input: $input) { token user { id email name emailVerified } } }";
 const SIGN_IN: &str = "mutation($email: String!, $password: String!) { signIn(input: { email: $email, password: $password }) { token user { id } } }";
@@ -310,7 +310,7 @@ async fn expired_idle_and_revoked_sessions_are_rejected() {
     exec(
         &app,
         "UPDATE sessions SET expires_at = $1 WHERE user_id = $2",
-        vec![past.into(), raw_id(&expired.user_id).into()],
+        vec![past.into(), row_id(&expired.user_id).into()],
     )
     .await;
     exec(
@@ -318,14 +318,14 @@ async fn expired_idle_and_revoked_sessions_are_rejected() {
         "UPDATE sessions SET last_seen_at = $1 WHERE user_id = $2",
         vec![
             (Utc::now() - Duration::days(8)).into(),
-            raw_id(&idle.user_id).into(),
+            row_id(&idle.user_id).into(),
         ],
     )
     .await;
     exec(
         &app,
         "UPDATE sessions SET revoked_at = $1 WHERE user_id = $2",
-        vec![past.into(), raw_id(&revoked.user_id).into()],
+        vec![past.into(), row_id(&revoked.user_id).into()],
     )
     .await;
     for user in [&expired, &idle, &revoked] {
@@ -345,7 +345,7 @@ async fn idle_expiry_is_configurable() {
         "UPDATE sessions SET last_seen_at = $1 WHERE user_id = $2",
         vec![
             (Utc::now() - Duration::minutes(61)).into(),
-            raw_id(&user.user_id).into(),
+            row_id(&user.user_id).into(),
         ],
     )
     .await;

@@ -16,10 +16,10 @@ use crate::{
     support::{
         SignedUp,
         fake_stripe::{self, FakeStripe, SubSpec},
-        raw_id,
+        raw_id, row_id,
     },
 };
-use groundwork::billing::subscriptions::customer;
+use groundwork::{billing::subscriptions::customer, ids::OrganizationId};
 
 const CHECKOUT: &str = "mutation($org: ID!) { createCheckoutSession(input: { organizationId: $org, planId: \"pro\", interval: MONTH }) { id } }";
 const CUSTOMERS: &str = "POST /v1/customers";
@@ -110,7 +110,7 @@ async fn concurrent_checkouts_of_one_organization_make_one_customer() {
     assert_eq!(fake.calls(CUSTOMERS)[0].form["email"], "owner@example.com");
 
     let recorded = customer::Entity::find()
-        .filter(customer::Column::OrganizationId.eq(raw_id(&org)))
+        .filter(customer::Column::OrganizationId.eq(OrganizationId(row_id(&org))))
         .all(&app.db)
         .await
         .unwrap();

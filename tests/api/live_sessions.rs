@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use groundwork::events::{ProjectChange, ProjectEventKind};
+use groundwork::{events::LiveEvent, ids::OrganizationId};
 use sea_orm::ConnectionTrait;
 use serde_json::json;
 
@@ -13,7 +13,7 @@ use crate::{
     projects::create,
     subscriptions::EVENTS,
     support::{
-        PASSWORD, SignedUp, TestApp, TestConfig, TestDatabase, link_token, raw_id,
+        PASSWORD, SignedUp, TestApp, TestConfig, TestDatabase, link_token, row_id,
         ws::{Auth, Subscription},
     },
 };
@@ -258,10 +258,11 @@ async fn repair_tables(app: &TestApp, tables: &[&str]) {
 async fn announce(app: &TestApp, org: &str, project: &str) {
     app.state
         .events
-        .publish(ProjectChange {
-            organization_id: raw_id(org),
-            project_id: raw_id(project),
-            kind: ProjectEventKind::Updated,
+        .publish(LiveEvent {
+            organization_id: OrganizationId(row_id(org)),
+            topic: "Project".into(),
+            subject: row_id(project),
+            kind: "UPDATED".into(),
         })
         .await;
 }

@@ -3,15 +3,21 @@
 
 use chrono::Utc;
 use groundwork::{
+    access::Role,
     auth::entity::user,
-    crypto::new_id,
-    orgs::entity::{membership, organization},
-    projects::entity::project,
+    counters,
+    email::EmailAddress,
+    ids::{OrganizationId, UserId},
+    orgs::entity::{MembershipId, membership, organization},
+    projects::{
+        PROJECTS,
+        entity::{ProjectId, project},
+    },
 };
 use sea_orm::{ActiveValue::Set, EntityTrait};
 use serde_json::json;
 
-use crate::support::{SignedUp, TestApp, TestConfig, raw_id};
+use crate::support::{SignedUp, TestApp, TestConfig, row_id};
 
 pub const DASHBOARD: &str = r"query Dashboard {
   viewer {
@@ -50,13 +56,14 @@ fn quiet() -> TestConfig {
 }
 
 /// Adds `orgs` team organizations with `projects` projects and `members`
-/// members each (the viewer among them), straight into the database.
+/// members each (the viewer among them), straight into the database, with
+/// the counters the services would have kept.
 async fn populate(app: &TestApp, viewer: &SignedUp, orgs: usize, projects: usize, members: usize) {
     let now = Utc::now();
     let others: Vec<user::ActiveModel> = (0..members - 1)
         .map(|i| user::ActiveModel {
-            id: Set(new_id()),
-            email: Set(format!("member{i}@example.com")),
+            id: Set(UserId::new()),
+            email: Set(EmailAddress::parse("email", &format!("member{i}@example.com")).unwrap()),
             name: Set(format!("Member {i}")),
             avatar_url: Set(None),
             email_verified_at: Set(Some(now)),
@@ -65,33 +72,35 @@ async fn populate(app: &TestApp, viewer: &SignedUp, orgs: usize, projects: usize
             updated_at: Set(now),
         })
         .collect();
-    let other_ids: Vec<String> = others.iter().map(|u| u.id.clone().unwrap()).collect();
+    let other_ids: Vec<UserId> = others.iter().map(|u| u.id.clone().unwrap()).collect();
     user::Entity::insert_many(others)
         .exec(&app.db)
         .await
         .unwrap();
 
-    let viewer_id = raw_id(&viewer.user_id);
+    let viewer_id = UserId(row_id(&viewer.user_id));
     let mut org_rows = Vec::new();
+    let mut org_ids = Vec::new();
     let mut member_rows = Vec::new();
     let mut project_rows = Vec::new();
     for o in 0..orgs {
-        let org_id = new_id();
+        let org_id = OrganizationId::new();
+        org_ids.push(org_id);
         org_rows.push(organization::ActiveModel {
-            id: Set(org_id.clone()),
+            id: Set(org_id),
             name: Set(format!("Team {o}")),
             slug: Set(format!("team-{o}")),
             personal: Set(false),
-            created_by: Set(Some(viewer_id.clone())),
+            created_by: Set(Some(viewer_id)),
             created_at: Set(now),
             updated_at: Set(now),
         });
         for (i, user_id) in std::iter::once(&viewer_id).chain(&other_ids).enumerate() {
             member_rows.push(membership::ActiveModel {
-                id: Set(new_id()),
-                organization_id: Set(org_id.clone()),
-                user_id: Set(user_id.clone()),
-                role: Set(if i == 0 { "OWNER" } else { "MEMBER" }.into()),
+                id: Set(MembershipId::new()),
+                organization_id: Set(org_id),
+                user_id: Set(*user_id),
+                role: Set(if i == 0 { Role::Owner } else { Role::Member }),
                 created_at: Set(now),
                 updated_at: Set(now),
             });
@@ -103,11 +112,11 @@ async fn populate(app: &TestApp, viewer: &SignedUp, orgs: usize, projects: usize
                 &other_ids[p % other_ids.len()]
             };
             project_rows.push(project::ActiveModel {
-                id: Set(new_id()),
-                organization_id: Set(org_id.clone()),
+                id: Set(ProjectId::new()),
+                organization_id: Set(org_id),
                 name: Set(format!("Project {o}-{p}")),
                 description: Set(None),
-                created_by: Set(Some(creator.clone())),
+                created_by: Set(Some(*creator)),
                 created_at: Set(now),
                 updated_at: Set(now),
                 archived_at: Set(None),
@@ -125,6 +134,14 @@ async fn populate(app: &TestApp, viewer: &SignedUp, orgs: usize, projects: usize
     for chunk in project_rows.chunks(100) {
         project::Entity::insert_many(chunk.to_vec())
             .exec(&app.db)
+            .await
+            .unwrap();
+    }
+    for org in org_ids {
+        counters::add(&app.db, org, counters::MEMBERS, members as i64)
+            .await
+            .unwrap();
+        counters::add(&app.db, org, PROJECTS.counter(), projects as i64)
             .await
             .unwrap();
     }

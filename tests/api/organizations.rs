@@ -139,6 +139,9 @@ async fn an_organization_can_be_renamed_and_deleted_with_everything_in_it() {
     let member = app.join_new(&owner, &org, "m@example.com", "MEMBER").await;
     app.invite(&owner, &org, "pending@example.com", "VIEWER")
         .await;
+    for table in OWNED_TABLES {
+        assert!(rows_of(&app, table, &org).await > 0, "{table} has no rows");
+    }
 
     let res = owner
         .client
@@ -161,21 +164,34 @@ async fn an_organization_can_be_renamed_and_deleted_with_everything_in_it() {
     let res = member.client.gql(MY_ORGS, json!({})).await;
     assert_eq!(res.data()["viewer"]["organizations"]["totalCount"], 1);
 
-    use sea_orm::{ConnectionTrait, Statement};
-    for table in ["memberships", "invitations", "audit_events"] {
-        let rows = app
-            .db
-            .query_all_raw(Statement::from_string(
-                app.db.get_database_backend(),
-                format!("SELECT id FROM {table} WHERE organization_id = '{org}'"),
-            ))
-            .await
-            .unwrap();
-        assert!(
-            rows.is_empty(),
+    for table in OWNED_TABLES {
+        assert_eq!(
+            rows_of(&app, table, &org).await,
+            0,
             "{table} kept rows of a deleted organization"
         );
     }
+}
+
+/// The tables an organization's rows live in, besides its own.
+const OWNED_TABLES: [&str; 4] = [
+    "memberships",
+    "invitations",
+    "audit_events",
+    "usage_counters",
+];
+
+async fn rows_of(app: &TestApp, table: &str, org: &str) -> usize {
+    use sea_orm::ConnectionTrait;
+    app.db
+        .query_all_raw(groundwork::db::statement(
+            app.db.get_database_backend(),
+            &format!("SELECT organization_id FROM {table} WHERE organization_id = $1"),
+            vec![crate::support::row_id(org).into()],
+        ))
+        .await
+        .unwrap()
+        .len()
 }
 
 #[tokio::test]

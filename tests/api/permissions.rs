@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::{
     billing::billing_app,
-    support::{GqlResponse, SignedUp, TestApp, fake_stripe::FakeStripe, raw_id},
+    support::{GqlResponse, SignedUp, TestApp, fake_stripe::FakeStripe, row_id},
 };
 
 const ROLES: [&str; 4] = ["OWNER", "ADMIN", "MEMBER", "VIEWER"];
@@ -188,7 +188,7 @@ async fn grant_pro(app: &TestApp, org: &str) {
         .execute_raw(sea_orm::Statement::from_sql_and_values(
             backend,
             sql,
-            [raw_id(org).into(), chrono::Utc::now().into()],
+            [row_id(org).into(), chrono::Utc::now().into()],
         ))
         .await
         .unwrap();

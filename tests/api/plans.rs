@@ -46,7 +46,7 @@ async fn a_plans_file_replaces_the_catalog() {
     let path = std::env::temp_dir().join(format!("plans-{}.toml", uuid::Uuid::now_v7().simple()));
     std::fs::write(
         &path,
-        "free_plan = \"hobby\"\n[[plans]]\nid = \"hobby\"\nname = \"Hobby\"\nmax_projects = 1\nmax_members = 1\n",
+        "free_plan = \"hobby\"\n[[plans]]\nid = \"hobby\"\nname = \"Hobby\"\nlimits = { projects = 1, members = 1 }\n",
     )
     .unwrap();
     let app = TestApp::spawn_with(

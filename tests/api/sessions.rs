@@ -1,13 +1,13 @@
 //! Session rotation and idle expiry, from the client's side.
 
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::{ConnectionTrait, Statement};
+use sea_orm::ConnectionTrait;
 use serde_json::json;
 
 use crate::{
     accounts::exec,
     oauth::{app_with, begin_in, finish, user},
-    support::{Client, PASSWORD, TestApp, TestConfig, fake_oauth::FakeOAuth, link_token, raw_id},
+    support::{Client, PASSWORD, TestApp, TestConfig, fake_oauth::FakeOAuth, link_token, row_id},
 };
 
 const SIGN_IN: &str = "mutation($email: String!, $password: String!) { signIn(input: { email: $email, password: $password }) { token } }";
@@ -138,12 +138,10 @@ async fn a_provider_sign_in_ends_the_session_the_browser_presented() {
 async fn last_seen(app: &TestApp, user_id: &str) -> DateTime<Utc> {
     let row = app
         .db
-        .query_one_raw(Statement::from_string(
+        .query_one_raw(groundwork::db::statement(
             app.db.get_database_backend(),
-            format!(
-                "SELECT last_seen_at FROM sessions WHERE user_id = '{}'",
-                raw_id(user_id)
-            ),
+            "SELECT last_seen_at FROM sessions WHERE user_id = $1",
+            vec![row_id(user_id).into()],
         ))
         .await
         .unwrap()
@@ -158,7 +156,7 @@ async fn idle_for(app: &TestApp, user_id: &str, elapsed: Duration) {
     exec(
         app,
         "UPDATE sessions SET last_seen_at = $1 WHERE user_id = $2",
-        vec![(seen - elapsed).into(), raw_id(user_id).into()],
+        vec![(seen - elapsed).into(), row_id(user_id).into()],
     )
     .await;
 }

@@ -12,8 +12,8 @@ pub mod telemetry;
 // The domain's slices and the kernel's modules, under the paths the API
 // (and the tests) name them by.
 pub use groundwork_domain::{
-    Core, StartError, access, actor, audit, auth, billing, config, crypto, db, events, ids, mail,
-    orgs, page, projects, ratelimit, seed, text,
+    Core, StartError, access, actor, audit, auth, billing, config, counters, crypto, db, email,
+    events, ids, mail, orgs, page, projects, ratelimit, seed, text, uow,
 };
 
 use std::{future::Future, net::SocketAddr, ops::Deref, sync::Arc, time::Duration};
@@ -88,6 +88,7 @@ pub async fn core_for_cli(config: Config) -> Result<Core, StartError> {
         config,
         db,
         statements,
+        slices::METERED,
         Arc::new(auth::passwords::Unobserved),
     )
     .await
@@ -127,7 +128,8 @@ impl Server {
             db.clone(),
             statements.clone(),
         );
-        let core = Core::new(config, db, statements, Arc::new(metrics.clone())).await?;
+        let hashing = Arc::new(metrics.clone());
+        let core = Core::new(config, db, statements, slices::METERED, hashing).await?;
         let state = AppState::new(core, metrics);
         state.spawn_workers();
         Ok(Self {

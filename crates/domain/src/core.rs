@@ -8,7 +8,10 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     auth::{self, passwords::Passwords},
-    billing::{self, plans::PlanCatalog},
+    billing::{
+        self,
+        plans::{Metered, PlanCatalog},
+    },
     config::{Config, ConfigError},
     db,
     events::EventBus,
@@ -20,6 +23,8 @@ pub struct Core {
     pub config: Config,
     /// The plan catalog, checked once at start-up.
     pub plans: PlanCatalog,
+    /// What plans may limit: every slice's metered resources.
+    pub metered: Vec<Metered>,
     pub db: DatabaseConnection,
     pub statements: db::StatementCounter,
     pub passwords: Passwords,
@@ -63,15 +68,17 @@ impl Core {
         db::begin(&self.db).await
     }
 
-    /// The core of a server or a command: `hashing` hears of every password
-    /// hash, for the server's metrics.
+    /// The core of a server or a command: `metered` are the slices'
+    /// metered resources, `hashing` hears of every password hash, for the
+    /// server's metrics.
     pub async fn new(
         config: Config,
         db: DatabaseConnection,
         statements: db::StatementCounter,
+        metered: &[Metered],
         hashing: Arc<dyn auth::passwords::HashingObserver>,
     ) -> Result<Self, StartError> {
-        let plans = PlanCatalog::from_settings(&config.plans)?;
+        let plans = PlanCatalog::from_settings(&config.plans, metered)?;
         let limiter = match &config.redis_url {
             Some(url) => RateLimiter::redis(url.expose(), config.redis_key_prefix.clone())
                 .await
@@ -96,6 +103,7 @@ impl Core {
         );
         Ok(Self {
             plans,
+            metered: metered.to_vec(),
             stripe,
             seat_sync: tokio::sync::Notify::new(),
             events,

@@ -11,12 +11,16 @@ pub mod audit;
 pub mod auth;
 pub mod billing;
 mod core;
+pub mod counters;
 pub mod mail;
 pub mod orgs;
 pub mod projects;
 pub mod seed;
+pub mod uow;
 
 pub use crate::core::{Core, StartError};
 
 // The kernel's modules, under the paths every slice names them by.
-pub use groundwork_kernel::{actor, config, crypto, db, error, events, ids, page, ratelimit, text};
+pub use groundwork_kernel::{
+    actor, config, crypto, db, email, error, events, ids, page, ratelimit, text,
+};

@@ -9,6 +9,7 @@ use crate::{
     audit::Actor,
     auth::{entity::user, service as accounts},
     billing::entitlements,
+    email::EmailAddress,
     error::AppResult,
     orgs::{entity::organization, service as orgs},
     projects::{entity::project, service as projects},
@@ -59,13 +60,15 @@ pub async fn run(core: &Core) -> AppResult<Seeded> {
     let mut created_users = 0;
     let mut users = Vec::new();
     for (email, name, _) in USERS {
-        let existing = accounts::find_by_email(&core.db, email).await?;
+        let email = EmailAddress::parse("email", email)?;
+        let existing = accounts::find_by_email(&core.db, &email).await?;
         let user = match existing {
             Some(user) => user,
             None => {
                 let hash = core.passwords.hash(PASSWORD).await?;
                 let txn = core.begin().await?;
-                let user = accounts::insert_user(&txn, email, name, Some(hash), true, None).await?;
+                let user =
+                    accounts::insert_user(&txn, &email, name, Some(hash), true, None).await?;
                 txn.commit().await?;
                 created_users += 1;
                 user
@@ -74,7 +77,7 @@ pub async fn run(core: &Core) -> AppResult<Seeded> {
         users.push(user);
     }
 
-    let owner = Actor::user(&users[0].id, &Default::default());
+    let owner = Actor::user(users[0].id, &Default::default());
     let org = match organization::Entity::find()
         .filter(organization::Column::Slug.eq(ORG_SLUG))
         .one(&core.db)
@@ -85,15 +88,12 @@ pub async fn run(core: &Core) -> AppResult<Seeded> {
     };
     let txn = core.begin().await?;
     // The demo shows the audit log and more members than the free plan has.
-    if entitlements::plan_of(&txn, core, &org.id).await?.id == core.plans.free_plan {
-        entitlements::grant(&txn, core, &org.id, "pro", None).await?;
+    if entitlements::plan_of(&txn, core, org.id).await?.id == *core.plans.free_plan() {
+        entitlements::grant(&txn, core, org.id, "pro", None).await?;
     }
     for (user, (_, _, role)) in users.iter().zip(USERS) {
-        if orgs::membership_of(&txn, &org.id, &user.id)
-            .await?
-            .is_none()
-        {
-            orgs::add_member(&txn, &org.id, &user.id, role).await?;
+        if orgs::membership_of(&txn, org.id, user.id).await?.is_none() {
+            orgs::add_member(&txn, org.id, user.id, role).await?;
         }
     }
     txn.commit().await?;
@@ -101,14 +101,14 @@ pub async fn run(core: &Core) -> AppResult<Seeded> {
     let mut created_projects = 0;
     for (name, description, by) in PROJECTS {
         let exists = project::Entity::find()
-            .filter(project::Column::OrganizationId.eq(&org.id))
+            .filter(project::Column::OrganizationId.eq(org.id))
             .filter(project::Column::Name.eq(name))
             .one(&core.db)
             .await?
             .is_some();
         if !exists {
-            let actor = Actor::user(&users[by].id, &Default::default());
-            projects::create(core, &actor, &org.id, name, Some(description)).await?;
+            let actor = Actor::user(users[by].id, &Default::default());
+            projects::create(core, &actor, org.id, name, Some(description)).await?;
             created_projects += 1;
         }
     }

@@ -36,10 +36,6 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     out
 }
 
-pub fn new_id() -> String {
-    uuid::Uuid::now_v7().to_string()
-}
-
 fn mac(key: &[u8]) -> Hmac<Sha256> {
     Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes keys of any length")
 }
@@ -65,11 +61,6 @@ pub fn verify(key: &[u8], signed: &str) -> Option<Vec<u8>> {
     m.update(&payload);
     m.verify_slice(&tag).ok()?;
     Some(payload)
-}
-
-/// Equality that takes the same time wherever the inputs differ.
-pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 #[cfg(test)]

@@ -22,7 +22,10 @@ use sea_orm::{
 };
 use tracing::Instrument;
 
-use crate::config::Config;
+use crate::{
+    config::Config,
+    ids::{OrganizationId, Uuid},
+};
 
 /// How many SQL statements a connection pool has run, for `/metrics` and
 /// the benchmark's statements-per-request figure.
@@ -154,13 +157,13 @@ pub struct TopPerOrganization<'a> {
     /// numbered from `$1`.
     pub filter: (String, Vec<Value>),
     /// The id to continue after.
-    pub after: Option<&'a str>,
+    pub after: Option<Uuid>,
     pub limit: u64,
 }
 
 impl TopPerOrganization<'_> {
     /// The statement's text and values for these organizations.
-    pub fn sql(self, organizations: &[String]) -> (String, Vec<Value>) {
+    pub fn sql(self, organizations: &[OrganizationId]) -> (String, Vec<Value>) {
         let Self {
             table,
             alias: a,
@@ -175,11 +178,11 @@ impl TopPerOrganization<'_> {
             ("ASC", ">")
         };
         if let Some(after) = after {
-            values.push(after.to_owned().into());
+            values.push(after.into());
             condition.push_str(&format!(" AND {a}.id {beyond} ${}", values.len()));
         }
         let first = values.len() + 1;
-        values.extend(organizations.iter().map(|o| Value::from(o.clone())));
+        values.extend(organizations.iter().map(|o| Value::from(*o)));
         let sql = (0..organizations.len())
             .map(|i| {
                 let n = first + i;
@@ -237,16 +240,17 @@ pub fn contains_pattern(needle: &str) -> String {
 }
 
 /// Rows per value of `column` among those `query` selects, in one GROUP BY.
-pub async fn grouped_counts<E, C>(
+pub async fn grouped_counts<E, C, K>(
     conn: &impl ConnectionTrait,
     query: sea_orm::Select<E>,
     column: C,
-) -> Result<std::collections::HashMap<String, u64>, DbErr>
+) -> Result<std::collections::HashMap<K, u64>, DbErr>
 where
     E: sea_orm::EntityTrait,
     C: sea_orm::ColumnTrait,
+    K: sea_orm::TryGetable + Eq + std::hash::Hash,
 {
-    let rows: Vec<(String, i64)> = query
+    let rows: Vec<(K, i64)> = query
         .select_only()
         .column(column)
         .column_as(column.count(), "count")

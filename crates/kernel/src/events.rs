@@ -2,20 +2,24 @@
 //! travel through LISTEN/NOTIFY, so every server process on the database
 //! hears every change, and in-process otherwise.
 //!
-//! Two kinds: project changes, for subscriptions, and "a user's sessions
-//! ended", hints on which open WebSockets re-check their session at once
-//! (`auth::live`) instead of at their next periodic check.
+//! Two kinds: changes of any slice's entities (`LiveEvent`), for
+//! subscriptions, and "a user's sessions ended", hints on which open
+//! WebSockets re-check their session at once instead of at their next
+//! periodic check.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::Config;
+use crate::{
+    config::Config,
+    ids::{OrganizationId, UserId, Uuid},
+};
 
-const PROJECT_CHANNEL: &str = "groundwork_project_events";
+const LIVE_CHANNEL: &str = "groundwork_live_events";
 const SESSION_CHANNEL: &str = "groundwork_session_ends";
 
 /// How often the LISTEN connection must answer a statement. A connection
@@ -25,20 +29,17 @@ const SESSION_CHANNEL: &str = "groundwork_session_ends";
 /// and never answers).
 const HEARTBEAT: Duration = Duration::from_secs(5);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum ProjectEventKind {
-    Created,
-    Updated,
-    Archived,
-    Restored,
-    Deleted,
-}
-
+/// A committed change, announced to live subscribers: any slice's, so the
+/// bus knows no slice. Each slice's subscription picks its own topic.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ProjectChange {
-    pub organization_id: String,
-    pub project_id: String,
-    pub kind: ProjectEventKind,
+pub struct LiveEvent {
+    pub organization_id: OrganizationId,
+    /// What kind of entity changed: its GraphQL type name (`Project`).
+    pub topic: String,
+    /// Which one.
+    pub subject: Uuid,
+    /// What happened to it, in the slice's words (`CREATED`).
+    pub kind: String,
 }
 
 /// What a process hears about sessions ending.
@@ -46,13 +47,13 @@ pub struct ProjectChange {
 pub enum SessionHint {
     /// Some of this user's sessions ended (sign-out, revocation, password
     /// change or reset, account deletion).
-    Ended { user_id: String },
+    Ended { user_id: UserId },
     /// Hints may have been missed (the listener reconnected, or fell behind).
     Missed,
 }
 
 pub struct EventBus {
-    local: broadcast::Sender<ProjectChange>,
+    local: broadcast::Sender<Arc<LiveEvent>>,
     sessions: broadcast::Sender<SessionHint>,
     /// Set on PostgreSQL: publishing is a NOTIFY, and a listener feeds the
     /// local channels.
@@ -87,26 +88,24 @@ impl EventBus {
     }
 
     /// Announces a committed change to every subscriber, on every process.
-    pub async fn publish(&self, change: ProjectChange) {
+    pub async fn publish(&self, change: LiveEvent) {
         match &self.postgres {
             Some(_) => {
                 let payload = serde_json::to_string(&change).expect("changes serialize");
-                self.notify(PROJECT_CHANNEL, payload).await;
+                self.notify(LIVE_CHANNEL, payload).await;
             }
             None => {
-                let _ = self.local.send(change);
+                let _ = self.local.send(Arc::new(change));
             }
         }
     }
 
     /// Tells every process that sessions of `user_id` ended; call it after
     /// the change has committed.
-    pub async fn session_ended(&self, user_id: &str) {
-        let _ = self.sessions.send(SessionHint::Ended {
-            user_id: user_id.to_owned(),
-        });
+    pub async fn session_ended(&self, user_id: UserId) {
+        let _ = self.sessions.send(SessionHint::Ended { user_id });
         if self.postgres.is_some() {
-            self.notify(SESSION_CHANNEL, user_id.to_owned()).await;
+            self.notify(SESSION_CHANNEL, user_id.to_string()).await;
         }
     }
 
@@ -127,7 +126,7 @@ impl EventBus {
         }
     }
 
-    pub fn subscribe(&self) -> broadcast::Receiver<ProjectChange> {
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<LiveEvent>> {
         self.local.subscribe()
     }
 
@@ -140,7 +139,7 @@ struct Listening {
     url: String,
     connect_timeout: Duration,
     ping_timeout: Duration,
-    projects: broadcast::Sender<ProjectChange>,
+    projects: broadcast::Sender<Arc<LiveEvent>>,
     sessions: broadcast::Sender<SessionHint>,
 }
 
@@ -149,9 +148,7 @@ async fn listen(listening: Listening, shutdown: CancellationToken) {
     loop {
         let connect = async {
             let mut listener = PgListener::connect(&listening.url).await?;
-            listener
-                .listen_all([PROJECT_CHANNEL, SESSION_CHANNEL])
-                .await?;
+            listener.listen_all([LIVE_CHANNEL, SESSION_CHANNEL]).await?;
             Ok::<_, sea_orm::sqlx::Error>(listener)
         };
         let connected = tokio::select! {
@@ -207,17 +204,20 @@ async fn listen(listening: Listening, shutdown: CancellationToken) {
 
 fn deliver(listening: &Listening, notification: &sea_orm::sqlx::postgres::PgNotification) {
     match notification.channel() {
-        PROJECT_CHANNEL => match serde_json::from_str(notification.payload()) {
+        LIVE_CHANNEL => match serde_json::from_str(notification.payload()) {
             Ok(change) => {
-                let _ = listening.projects.send(change);
+                let _ = listening.projects.send(Arc::new(change));
             }
-            Err(e) => tracing::warn!(error = %e, "malformed project event"),
+            Err(e) => tracing::warn!(error = %e, "malformed live event"),
         },
-        SESSION_CHANNEL => {
-            let _ = listening.sessions.send(SessionHint::Ended {
-                user_id: notification.payload().to_owned(),
-            });
-        }
+        SESSION_CHANNEL => match Uuid::try_parse(notification.payload()) {
+            Ok(user) => {
+                let _ = listening.sessions.send(SessionHint::Ended {
+                    user_id: UserId(user),
+                });
+            }
+            Err(_) => tracing::warn!("malformed session hint"),
+        },
         _ => {}
     }
 }

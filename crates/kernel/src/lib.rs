@@ -10,6 +10,7 @@ pub mod actor;
 pub mod config;
 pub mod crypto;
 pub mod db;
+pub mod email;
 pub mod error;
 pub mod events;
 pub mod ids;

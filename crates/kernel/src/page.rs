@@ -3,34 +3,34 @@
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 
-use crate::error::{AppError, AppResult};
+use crate::{
+    error::{AppError, AppResult},
+    ids::Uuid,
+};
 
 pub const DEFAULT_PAGE: u64 = 20;
 pub const MAX_PAGE: u64 = 100;
 
 /// The opaque cursor of a row's sort key.
-pub fn encode_cursor(key: &str) -> String {
-    URL_SAFE_NO_PAD.encode(format!("k:{key}"))
+pub fn encode_cursor(key: Uuid) -> String {
+    URL_SAFE_NO_PAD.encode(format!("k:{}", key.hyphenated()))
 }
 
 /// The sort key inside a cursor. Every list is ordered by row ids, which
-/// are uuids in canonical form; a key that is not one was never handed out,
-/// and must not reach a query (a NUL in it fails on PostgreSQL).
-pub fn decode_cursor(cursor: &str) -> Option<String> {
-    URL_SAFE_NO_PAD
-        .decode(cursor)
-        .ok()
-        .and_then(|b| String::from_utf8(b).ok())
-        .and_then(|k| k.strip_prefix("k:").map(str::to_owned))
-        .filter(|k| uuid::Uuid::try_parse(k).is_ok_and(|u| u.hyphenated().to_string() == *k))
+/// are uuids in canonical form; a key that is not one was never handed out.
+pub fn decode_cursor(cursor: &str) -> Option<Uuid> {
+    let bytes = URL_SAFE_NO_PAD.decode(cursor).ok()?;
+    let key = std::str::from_utf8(&bytes).ok()?.strip_prefix("k:")?;
+    let uuid = Uuid::try_parse(key).ok()?;
+    (uuid.hyphenated().to_string() == key).then_some(uuid)
 }
 
 /// `first` and `after` as a query needs them.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct PageArgs {
     pub first: u64,
-    /// The sort key to continue after.
-    pub after: Option<String>,
+    /// The sort key (a row id) to continue after.
+    pub after: Option<Uuid>,
 }
 
 impl PageArgs {
@@ -70,15 +70,14 @@ mod tests {
 
     #[test]
     fn cursors_round_trip_and_reject_garbage() {
-        let key = uuid::Uuid::now_v7().to_string();
-        assert_eq!(decode_cursor(&encode_cursor(&key)).unwrap(), key);
+        let key = Uuid::now_v7();
+        assert_eq!(decode_cursor(&encode_cursor(key)).unwrap(), key);
         assert!(decode_cursor("!!!").is_none());
         assert!(decode_cursor(&URL_SAFE_NO_PAD.encode("x")).is_none());
-        for forged in ["0192-abc", "\0", &key.to_uppercase(), &format!("{key}\0")] {
-            assert!(
-                decode_cursor(&encode_cursor(forged)).is_none(),
-                "{forged:?}"
-            );
+        let text = key.to_string();
+        for forged in ["0192-abc", "\0", &text.to_uppercase(), &format!("{text}\0")] {
+            let cursor = URL_SAFE_NO_PAD.encode(format!("k:{forged}"));
+            assert!(decode_cursor(&cursor).is_none(), "{forged:?}");
         }
     }
 

@@ -44,6 +44,11 @@ pub struct TestApp {
 /// The row id inside a global id the API handed out, for tests that reach
 /// into the database or a fake of an outside service.
 pub fn raw_id(global: &str) -> String {
+    row_id(global).to_string()
+}
+
+/// The row id inside a global id, for binding into a statement.
+pub fn row_id(global: &str) -> uuid::Uuid {
     groundwork::ids::decode(global)
         .unwrap_or_else(|| panic!("{global:?} is not a global id"))
         .1

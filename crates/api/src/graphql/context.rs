@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use async_graphql::Context;
 
-use super::loaders::Loaders;
+use super::loaders::{Cached, Loaders, RequestLoader};
 use crate::{
     Core,
     actor::Actor,
@@ -30,9 +30,13 @@ pub trait ContextExt {
     fn set_cookie(&self, value: String);
     /// The request's DataLoaders.
     fn loaders(&self) -> AppResult<&Loaders>;
+    /// The request's loader of kind `L`.
+    fn loader<L: RequestLoader>(&self) -> AppResult<Arc<Cached<L>>> {
+        Ok(self.loaders()?.get::<L>())
+    }
     /// The signed-in viewer as the actor of a change, or `UNAUTHENTICATED`.
     fn actor(&self) -> AppResult<Actor> {
-        Ok(Actor::user(&self.viewer()?.user.id, self.meta()))
+        Ok(Actor::user(self.viewer()?.user.id, self.meta()))
     }
 }
 

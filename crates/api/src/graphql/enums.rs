@@ -72,7 +72,7 @@ pub enum InvitationStatus {
 }
 
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
-#[graphql(remote = "crate::events::ProjectEventKind")]
+#[graphql(remote = "crate::projects::ProjectEventKind")]
 pub enum ProjectEventKind {
     Created,
     Updated,

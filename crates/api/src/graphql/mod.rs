@@ -1,53 +1,24 @@
-//! Schema assembly: one Query / Mutation / Subscription object per domain,
-//! merged at the root, and the validation limits every operation runs under.
+//! Schema assembly (the roots are the slices', merged in `slices`), and
+//! the limits every operation runs under.
 
 pub mod admission;
 pub mod context;
 pub mod enums;
 pub mod guards;
+pub mod ids;
 pub mod live;
 pub mod loaders;
-mod meta;
+pub mod meta;
 pub mod node;
 pub mod pagination;
 
-use async_graphql::{ID, MergedObject, MergedSubscription, Schema, SchemaBuilder};
+use async_graphql::{Schema, SchemaBuilder};
 use chrono::{DateTime, Utc};
 
 use crate::{
     config::GraphqlLimits,
-    ids::NodeType,
-    slices::{auth, billing, orgs, projects},
+    slices::{MutationRoot, QueryRoot, SubscriptionRoot},
 };
-
-/// The global id of a row, as the API shows it.
-pub fn node_id(ty: NodeType, raw: &str) -> ID {
-    ID(ty.global(raw))
-}
-
-#[derive(MergedObject, Default)]
-#[graphql(name = "Query")]
-pub struct QueryRoot(
-    node::NodeQuery,
-    meta::MetaQuery,
-    auth::AuthQuery,
-    orgs::OrgQuery,
-    projects::ProjectQuery,
-    billing::BillingQuery,
-);
-
-#[derive(MergedObject, Default)]
-#[graphql(name = "Mutation")]
-pub struct MutationRoot(
-    auth::AuthMutation,
-    orgs::OrgMutation,
-    projects::ProjectMutation,
-    billing::BillingMutation,
-);
-
-#[derive(MergedSubscription, Default)]
-#[graphql(name = "Subscription")]
-pub struct SubscriptionRoot(projects::ProjectSubscription);
 
 pub type AppSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 

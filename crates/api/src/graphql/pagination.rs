@@ -6,7 +6,10 @@ use async_graphql::{
     connection::{Connection, CursorType, Edge},
 };
 
-use crate::page::{self, PageArgs};
+use crate::{
+    ids::Uuid,
+    page::{self, PageArgs},
+};
 
 /// The cost of a connection field: its selection once per item asked for,
 /// so a nested list multiplies instead of counting once.
@@ -20,9 +23,9 @@ pub fn list_cost(child_complexity: usize) -> usize {
     page_cost(None, child_complexity)
 }
 
-/// A row's sort key, shown to clients only in encoded form.
+/// A row's sort key (its id), shown to clients only in encoded form.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Cursor(pub String);
+pub struct Cursor(pub Uuid);
 
 #[derive(Debug, thiserror::Error)]
 #[error("This cursor is not valid.")]
@@ -36,7 +39,7 @@ impl CursorType for Cursor {
     }
 
     fn encode_cursor(&self) -> String {
-        page::encode_cursor(&self.0)
+        page::encode_cursor(self.0)
     }
 }
 
@@ -48,7 +51,7 @@ pub struct TotalCount {
 pub type Page<N> = Connection<Cursor, N, TotalCount>;
 
 /// Builds a page from up to `limit()` rows in order, each with its sort key.
-pub fn page<N: OutputType>(rows: Vec<(String, N)>, args: &PageArgs, total: u64) -> Page<N> {
+pub fn page<N: OutputType>(rows: Vec<(Uuid, N)>, args: &PageArgs, total: u64) -> Page<N> {
     let has_next = rows.len() as u64 > args.first;
     let mut connection = Connection::with_additional_fields(
         args.after.is_some(),

@@ -135,7 +135,7 @@ async fn request_context<B>(
     request: &http::Request<B>,
 ) -> Result<RequestContext, AppError> {
     let meta = request_meta(&state.config, request);
-    let viewer = match session::token_from_headers(&state.config, request.headers()) {
+    let viewer = match super::cookies::session_token(&state.config, request.headers()) {
         // Before the operation's own deadline starts, so bounded here.
         Some(token) => {
             crate::db::bounded(

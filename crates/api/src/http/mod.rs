@@ -1,5 +1,6 @@
 //! The HTTP surface: routes and the middleware every request passes through.
 
+pub mod cookies;
 mod deadline;
 mod graphiql;
 mod graphql;

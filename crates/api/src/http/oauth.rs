@@ -18,6 +18,7 @@ use oauth2::{
     PkceCodeVerifier, RedirectUrl, Scope, TokenResponse, TokenUrl, basic::BasicClient,
 };
 use serde::{Deserialize, Serialize};
+use subtle::ConstantTimeEq;
 
 use crate::{
     AppState,
@@ -86,12 +87,7 @@ fn with_error(target: &str, code: &str) -> String {
 }
 
 fn state_cookie(config: &Config, value: &str, max_age: u64) -> String {
-    let secure = if config.is_production() {
-        "; Secure"
-    } else {
-        ""
-    };
-    format!("{STATE_COOKIE}={value}; Path=/auth; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}")
+    super::cookies::set(config, STATE_COOKIE, value, "/auth", max_age)
 }
 
 fn redirect(location: &str, cookies: &[String]) -> Response {
@@ -182,14 +178,7 @@ struct CallbackParams {
 }
 
 fn read_flow(config: &Config, headers: &HeaderMap, provider: &str) -> Option<FlowState> {
-    let raw = headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == STATE_COOKIE)
-        .map(|(_, v)| v.to_owned())?;
+    let raw = super::cookies::read(headers, STATE_COOKIE)?;
     let payload = crypto::verify(config.secret_key.expose().as_bytes(), &raw)?;
     let flow: FlowState = serde_json::from_slice(&payload).ok()?;
     (flow.provider == provider && flow.expires > unix_now()).then_some(flow)
@@ -219,7 +208,9 @@ async fn callback(
     let (Some(code), Some(returned_state)) = (params.code, params.state) else {
         return fail("invalid_request");
     };
-    if !crypto::constant_time_eq(returned_state.as_bytes(), flow.state.as_bytes()) {
+    // In constant time: the state is what stands between the callback and
+    // a request forged for someone else's flow.
+    if !bool::from(returned_state.as_bytes().ct_eq(flow.state.as_bytes())) {
         return fail("invalid_state");
     }
     let Some(provider) = provider(config, &name) else {
@@ -248,7 +239,7 @@ async fn callback(
         }
     };
     // The browser's session before this sign-in, which it replaces.
-    let presented = match session::token_from_headers(config, request.headers()) {
+    let presented = match super::cookies::session_token(config, request.headers()) {
         Some(token) => match session::authenticate(&state.db, config, &token).await {
             Ok(viewer) => viewer.map(|v| v.session_id),
             Err(e) => {
@@ -259,12 +250,12 @@ async fn callback(
         },
         None => None,
     };
-    match oauth_service::sign_in_with(&state, &name, profile, &meta, presented.as_deref()).await {
+    match oauth_service::sign_in_with(&state, &name, profile, &meta, presented).await {
         Ok(signed_in) => redirect(
             &flow.redirect_to,
             &[
                 clear.clone(),
-                session::session_cookie(config, &signed_in.token),
+                super::cookies::session_issued(config, &signed_in.token),
             ],
         ),
         Err(oauth_service::OAuthFailure::Code(code)) => fail(code),

@@ -80,7 +80,7 @@ pub async fn websocket(
     let init = Init {
         core: state.core.clone(),
         cookie_token: same_site
-            .then(|| session::token_from_headers(&state.config, head.headers()))
+            .then(|| super::cookies::session_token(&state.config, head.headers()))
             .flatten(),
         meta: request_meta(&state.config, &head),
     };
@@ -163,7 +163,7 @@ impl Init {
             }
         };
         if let Some(viewer) = &viewer {
-            let watch = (self.core.live_sessions).watch(&viewer.session_id, &viewer.user.id);
+            let watch = (self.core.live_sessions).watch(viewer.session_id, viewer.user.id);
             lock(&state).session = Some(watch);
         }
         let mut data = async_graphql::Data::default();

@@ -6,18 +6,27 @@ use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait};
 use serde_json::Value;
 
 pub use crate::actor::Actor;
-use crate::{crypto, error::AppResult};
+use crate::{
+    error::AppResult,
+    ids::{OrganizationId, TypedId},
+};
+
+groundwork_kernel::typed_id! {
+    pub struct AuditEventId = "AuditEvent";
+}
 
 pub mod entity {
+    pub use super::AuditEventId;
+    use groundwork_kernel::ids::{OrganizationId, UserId};
     use sea_orm::entity::prelude::*;
 
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "audit_events")]
     pub struct Model {
         #[sea_orm(primary_key, auto_increment = false)]
-        pub id: String,
-        pub organization_id: String,
-        pub actor_id: Option<String>,
+        pub id: AuditEventId,
+        pub organization_id: OrganizationId,
+        pub actor_id: Option<UserId>,
         pub action: String,
         pub target_type: Option<String>,
         pub target_id: Option<String>,
@@ -34,26 +43,52 @@ pub mod entity {
 }
 
 /// One entry of the log: a dotted verb, what it touched, and details.
-pub struct Event<'a> {
-    pub action: &'a str,
-    pub target_type: &'a str,
-    pub target_id: &'a str,
+pub struct Event {
+    pub action: &'static str,
+    /// The kind of thing touched: one of ours, by the lower-case name of
+    /// its type (`project`), or an outside system's (`subscription`).
+    pub target_type: String,
+    /// Its id: a row id of ours, or the outside system's own (a Stripe id).
+    pub target_id: String,
     pub metadata: Value,
+}
+
+impl Event {
+    /// An event about one of our entities.
+    pub fn on<I: TypedId>(action: &'static str, target: I, metadata: Value) -> Self {
+        Self {
+            action,
+            target_type: I::TYPE_NAME.to_ascii_lowercase(),
+            target_id: target.uuid().to_string(),
+            metadata,
+        }
+    }
+
+    /// An event about something an outside system names (a Stripe
+    /// subscription, an invoice).
+    pub fn external(action: &'static str, kind: &str, id: &str, metadata: Value) -> Self {
+        Self {
+            action,
+            target_type: kind.to_owned(),
+            target_id: id.to_owned(),
+            metadata,
+        }
+    }
 }
 
 pub async fn record(
     conn: &impl ConnectionTrait,
-    organization_id: &str,
+    organization_id: OrganizationId,
     actor: &Actor,
-    event: Event<'_>,
+    event: Event,
 ) -> AppResult<()> {
     entity::Entity::insert(entity::ActiveModel {
-        id: Set(crypto::new_id()),
-        organization_id: Set(organization_id.to_owned()),
-        actor_id: Set(actor.user_id.clone()),
+        id: Set(AuditEventId::new()),
+        organization_id: Set(organization_id),
+        actor_id: Set(actor.user_id),
         action: Set(event.action.to_owned()),
-        target_type: Set(Some(event.target_type.to_owned())),
-        target_id: Set(Some(event.target_id.to_owned())),
+        target_type: Set(Some(event.target_type)),
+        target_id: Set(Some(event.target_id)),
         metadata: Set((!event.metadata.is_null()).then_some(event.metadata)),
         ip: Set(actor.meta.ip.clone()),
         user_agent: Set(actor.meta.user_agent.clone()),
@@ -61,5 +96,6 @@ pub async fn record(
     })
     .exec_without_returning(conn)
     .await?;
+    crate::counters::add(conn, organization_id, crate::counters::AUDIT_EVENTS, 1).await?;
     Ok(())
 }

@@ -8,37 +8,28 @@ use sea_orm::{
 };
 
 use super::{
-    entity::{user, user_token},
+    entity::{
+        session::SessionId,
+        user,
+        user_token::{self, TokenPurpose, UserTokenId},
+    },
     service::SignedIn,
     session as sessions, throttle, validate,
 };
 use crate::{
     Core,
-    actor::RequestMeta,
+    actor::{Actor, RequestMeta},
     auth::Viewer,
     crypto,
+    email::EmailAddress,
     error::{AppError, AppResult},
     mail::{outbox, templates},
     text,
+    uow::Work,
 };
 
 const VERIFY_EMAIL_TTL: TimeDelta = TimeDelta::hours(48);
 const RESET_PASSWORD_TTL: TimeDelta = TimeDelta::hours(1);
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub enum TokenPurpose {
-    VerifyEmail,
-    ResetPassword,
-}
-
-impl TokenPurpose {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::VerifyEmail => "verify_email",
-            Self::ResetPassword => "reset_password",
-        }
-    }
-}
 
 fn invalid_link() -> AppError {
     AppError::bad_input("token", "This link is invalid or has expired.")
@@ -53,10 +44,10 @@ async fn create_token(
     let token = crypto::random_token();
     let now = Utc::now();
     user_token::Entity::insert(user_token::ActiveModel {
-        id: Set(crypto::new_id()),
+        id: Set(UserTokenId::new()),
         token_hash: Set(crypto::token_hash(&token)),
-        user_id: Set(user.id.clone()),
-        purpose: Set(purpose.as_str().to_owned()),
+        user_id: Set(user.id),
+        purpose: Set(purpose),
         email: Set(Some(user.email.clone())),
         expires_at: Set(now + ttl),
         used_at: Set(None),
@@ -80,7 +71,7 @@ async fn find_live(
     }
     let found = user_token::Entity::find()
         .filter(user_token::Column::TokenHash.eq(crypto::token_hash(token)))
-        .filter(user_token::Column::Purpose.eq(purpose.as_str()))
+        .filter(user_token::Column::Purpose.eq(purpose))
         .one(conn)
         .await?
         .ok_or_else(invalid_link)?;
@@ -100,7 +91,7 @@ async fn consume_token(
     let found = find_live(conn, token, purpose).await?;
     let claimed = user_token::Entity::update_many()
         .col_expr(user_token::Column::UsedAt, Expr::value(Utc::now()))
-        .filter(user_token::Column::Id.eq(&found.id))
+        .filter(user_token::Column::Id.eq(found.id))
         .filter(user_token::Column::UsedAt.is_null())
         .exec(conn)
         .await?;
@@ -119,7 +110,7 @@ pub async fn send_verification(
     let link = format!("{}/verify-email?token={token}", core.config.app_url);
     outbox::enqueue(
         conn,
-        &user.email,
+        user.email.as_str(),
         templates::verify_email(&user.name, &link),
     )
     .await
@@ -144,12 +135,12 @@ pub async fn request_email_verification(core: &Core, viewer: &Viewer) -> AppResu
 pub async fn verify_email(core: &Core, token: &str) -> AppResult<user::Model> {
     let txn = core.begin().await?;
     let token = consume_token(&txn, token, TokenPurpose::VerifyEmail).await?;
-    let user = user::Entity::find_by_id(&token.user_id)
+    let user = user::Entity::find_by_id(token.user_id)
         .one(&txn)
         .await?
         .ok_or(AppError::NotFound("User"))?;
     // A link only verifies the address it was sent to.
-    if token.email.as_deref() != Some(user.email.as_str()) {
+    if token.email.as_ref() != Some(&user.email) {
         return Err(invalid_link());
     }
     let user = if user.email_verified_at.is_none() {
@@ -171,11 +162,14 @@ pub async fn request_password_reset(
     meta: &RequestMeta,
 ) -> AppResult<bool> {
     // Any text is answered alike, addresses or not; text no form accepts is refused.
-    let email = text::line("email", email)?;
+    let typed = text::line("email", email)?;
     core.limiter
         .hit(&reset_key(meta), core.config.signup_ip_limit)
         .await?;
-    let Some(user) = super::service::find_by_email(&core.db, email).await? else {
+    let Some(email) = EmailAddress::lookup(typed) else {
+        return Ok(true);
+    };
+    let Some(user) = super::service::find_by_email(&core.db, &email).await? else {
         return Ok(true);
     };
     let txn = core.begin().await?;
@@ -183,7 +177,7 @@ pub async fn request_password_reset(
     let link = format!("{}/reset-password?token={token}", core.config.app_url);
     outbox::enqueue(
         &txn,
-        &user.email,
+        user.email.as_str(),
         templates::reset_password(&user.name, &link),
     )
     .await?;
@@ -207,51 +201,52 @@ pub async fn reset_password(
     token: &str,
     new_password: &str,
     meta: &RequestMeta,
-    replaces: Option<&str>,
+    replaces: Option<SessionId>,
 ) -> AppResult<SignedIn> {
     validate::password("newPassword", new_password)?;
     // Before any hashing: a made-up link costs one lookup.
     let live = find_live(&core.db, token, TokenPurpose::ResetPassword).await?;
-    let owner = user::Entity::find_by_id(&live.user_id)
+    let owner = user::Entity::find_by_id(live.user_id)
         .one(&core.db)
         .await?
         .ok_or_else(invalid_link)?;
     core.limiter
         .hit(&reset_key(meta), core.config.signup_ip_limit)
         .await?;
-    throttle::count_work(core, &owner.email).await?;
+    throttle::count_work(core, owner.email.as_str()).await?;
     let hash = core.passwords.hash(new_password).await?;
 
-    let txn = core.begin().await?;
+    let mut work = Work::begin(core, &Actor::user(owner.id, meta)).await?;
+    let txn = &*work;
     // Claimed only now: a link that lost a race since is refused here.
-    let token = consume_token(&txn, token, TokenPurpose::ResetPassword).await?;
-    let user = user::Entity::find_by_id(&token.user_id)
-        .one(&txn)
+    let token = consume_token(txn, token, TokenPurpose::ResetPassword).await?;
+    let user = user::Entity::find_by_id(token.user_id)
+        .one(txn)
         .await?
         .ok_or(AppError::NotFound("User"))?;
     let mut model: user::ActiveModel = user.clone().into();
     model.password_hash = Set(Some(hash));
     // The link reached this address, which proves it is the user's.
-    if user.email_verified_at.is_none() && token.email.as_deref() == Some(user.email.as_str()) {
+    if user.email_verified_at.is_none() && token.email.as_ref() == Some(&user.email) {
         model.email_verified_at = Set(Some(Utc::now()));
     }
     model.updated_at = Set(Utc::now());
-    let user = model.update(&txn).await?;
+    let user = model.update(txn).await?;
     // Other reset links die with this one.
     user_token::Entity::update_many()
         .col_expr(user_token::Column::UsedAt, Expr::value(Utc::now()))
-        .filter(user_token::Column::UserId.eq(&user.id))
-        .filter(user_token::Column::Purpose.eq(TokenPurpose::ResetPassword.as_str()))
+        .filter(user_token::Column::UserId.eq(user.id))
+        .filter(user_token::Column::Purpose.eq(TokenPurpose::ResetPassword))
         .filter(user_token::Column::UsedAt.is_null())
-        .exec(&txn)
+        .exec(txn)
         .await?;
-    sessions::revoke_all(&txn, &user.id, None).await?;
-    let session = sessions::issue(&txn, &core.config, &user.id, meta, replaces).await?;
-    txn.commit().await?;
-    // Sockets opened with the sessions just ended close now, on every process.
-    core.events.session_ended(&user.id).await;
+    sessions::revoke_all(txn, user.id, None).await?;
+    let session = sessions::issue(txn, &core.config, user.id, meta, replaces).await?;
+    // Sockets opened with the sessions just ended close, on every process.
+    work.sessions_ended(user.id);
+    work.commit().await?;
     core.limiter
-        .clear(&throttle::account_failures(&user.email))
+        .clear(&throttle::account_failures(user.email.as_str()))
         .await?;
     Ok(SignedIn::new(user, session))
 }

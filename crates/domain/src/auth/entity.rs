@@ -1,15 +1,44 @@
 //! Tables of the accounts slice. These structs never reach the schema: the
-//! GraphQL types in `graphql.rs` copy what may be shown.
+//! API's GraphQL types copy what may be shown.
+
+use groundwork_kernel::typed_id;
+
+typed_id! {
+    /// A session's id (not its token, which only the client has).
+    pub struct SessionId = "Session";
+}
+
+typed_id! {
+    /// A sign-in provider account linked to a user.
+    pub struct OAuthAccountId = "LinkedAccount";
+}
+
+typed_id! {
+    /// A one-time link's row (its token is only stored hashed).
+    pub struct UserTokenId = "UserToken";
+}
+
+/// What a one-time link does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, sea_orm::EnumIter, sea_orm::DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "Text")]
+pub enum TokenPurpose {
+    #[sea_orm(string_value = "verify_email")]
+    VerifyEmail,
+    #[sea_orm(string_value = "reset_password")]
+    ResetPassword,
+}
 
 pub mod user {
+    use groundwork_kernel::email::EmailAddress;
+    pub use groundwork_kernel::ids::UserId;
     use sea_orm::entity::prelude::*;
 
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "users")]
     pub struct Model {
         #[sea_orm(primary_key, auto_increment = false)]
-        pub id: String,
-        pub email: String,
+        pub id: UserId,
+        pub email: EmailAddress,
         pub name: String,
         pub avatar_url: Option<String>,
         pub email_verified_at: Option<DateTimeUtc>,
@@ -25,15 +54,17 @@ pub mod user {
 }
 
 pub mod session {
+    pub use super::SessionId;
+    use groundwork_kernel::ids::UserId;
     use sea_orm::entity::prelude::*;
 
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "sessions")]
     pub struct Model {
         #[sea_orm(primary_key, auto_increment = false)]
-        pub id: String,
+        pub id: SessionId,
         pub token_hash: String,
-        pub user_id: String,
+        pub user_id: UserId,
         pub created_at: DateTimeUtc,
         pub last_seen_at: DateTimeUtc,
         /// The absolute expiry; the idle one is `last_seen_at` plus the idle timeout.
@@ -63,16 +94,18 @@ pub mod session {
 }
 
 pub mod oauth_account {
+    pub use super::OAuthAccountId;
+    use groundwork_kernel::ids::UserId;
     use sea_orm::entity::prelude::*;
 
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "oauth_accounts")]
     pub struct Model {
         #[sea_orm(primary_key, auto_increment = false)]
-        pub id: String,
+        pub id: OAuthAccountId,
         pub provider: String,
         pub subject: String,
-        pub user_id: String,
+        pub user_id: UserId,
         pub email: Option<String>,
         pub created_at: DateTimeUtc,
     }
@@ -84,18 +117,20 @@ pub mod oauth_account {
 }
 
 pub mod user_token {
+    pub use super::{TokenPurpose, UserTokenId};
+    use groundwork_kernel::{email::EmailAddress, ids::UserId};
     use sea_orm::entity::prelude::*;
 
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "user_tokens")]
     pub struct Model {
         #[sea_orm(primary_key, auto_increment = false)]
-        pub id: String,
+        pub id: UserTokenId,
         pub token_hash: String,
-        pub user_id: String,
-        pub purpose: String,
+        pub user_id: UserId,
+        pub purpose: TokenPurpose,
         /// The address the token was sent to; a verification only counts for it.
-        pub email: Option<String>,
+        pub email: Option<EmailAddress>,
         pub expires_at: DateTimeUtc,
         pub used_at: Option<DateTimeUtc>,
         pub created_at: DateTimeUtc,

@@ -22,10 +22,13 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use tokio::{sync::watch, time::Instant};
 
 use super::{
-    entity::{session, user},
+    entity::{
+        session::{self, SessionId},
+        user,
+    },
     session::is_live,
 };
-use crate::{Core, events::SessionHint};
+use crate::{Core, events::SessionHint, ids::UserId};
 
 /// Why a socket's session no longer holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,10 +42,10 @@ pub enum Ended {
 
 /// The sessions of this process's open sockets.
 #[derive(Clone, Default)]
-pub struct SessionWatcher(Arc<Mutex<HashMap<String, Watched>>>);
+pub struct SessionWatcher(Arc<Mutex<HashMap<SessionId, Watched>>>);
 
 struct Watched {
-    user_id: String,
+    user_id: UserId,
     ended: watch::Sender<Option<Ended>>,
     sockets: usize,
     /// When the session was last found live.
@@ -52,7 +55,7 @@ struct Watched {
 /// One socket's hold on its session; dropping it stops the watching.
 pub struct SessionWatch {
     watcher: SessionWatcher,
-    session_id: String,
+    session_id: SessionId,
     ended: watch::Receiver<Option<Ended>>,
 }
 
@@ -85,26 +88,24 @@ impl Drop for SessionWatch {
 /// Which sessions one check covers.
 enum Scope {
     All,
-    Users(HashSet<String>),
+    Users(HashSet<UserId>),
 }
 
 impl SessionWatcher {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Watched>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<SessionId, Watched>> {
         // Plain bookkeeping; a panic elsewhere cannot leave it torn.
         self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Watches `session_id` (of `user_id`), just found live, for a socket.
-    pub fn watch(&self, session_id: &str, user_id: &str) -> SessionWatch {
+    pub fn watch(&self, session_id: SessionId, user_id: UserId) -> SessionWatch {
         let mut watched = self.lock();
-        let entry = watched
-            .entry(session_id.to_owned())
-            .or_insert_with(|| Watched {
-                user_id: user_id.to_owned(),
-                ended: watch::channel(None).0,
-                sockets: 0,
-                confirmed_at: Instant::now(),
-            });
+        let entry = watched.entry(session_id).or_insert_with(|| Watched {
+            user_id,
+            ended: watch::channel(None).0,
+            sockets: 0,
+            confirmed_at: Instant::now(),
+        });
         if entry.ended.borrow().is_some() {
             // Found ended (or unverifiable) before, live now: the sockets
             // told so keep their answer, this one starts afresh.
@@ -114,7 +115,7 @@ impl SessionWatcher {
         entry.sockets += 1;
         SessionWatch {
             watcher: self.clone(),
-            session_id: session_id.to_owned(),
+            session_id,
             ended: entry.ended.subscribe(),
         }
     }
@@ -147,14 +148,14 @@ impl SessionWatcher {
     }
 
     async fn check(&self, core: &Core, scope: Scope) {
-        let ids: Vec<String> = self
+        let ids: Vec<SessionId> = self
             .lock()
             .iter()
             .filter(|(_, w)| match &scope {
                 Scope::All => true,
                 Scope::Users(users) => users.contains(&w.user_id),
             })
-            .map(|(id, _)| id.clone())
+            .map(|(id, _)| *id)
             .collect();
         if ids.is_empty() {
             return;
@@ -181,7 +182,7 @@ impl SessionWatcher {
 
     /// A failed check: sessions not confirmed for longer than `limit` end
     /// with an error; the others wait for the next check.
-    fn unchecked(&self, ids: &[String], error: &sea_orm::DbErr, limit: Duration) {
+    fn unchecked(&self, ids: &[SessionId], error: &sea_orm::DbErr, limit: Duration) {
         let watched = self.lock();
         let overdue: Vec<&Watched> = ids
             .iter()
@@ -209,12 +210,12 @@ impl SessionWatcher {
 
 /// Which of `ids` are live sessions of existing users, in one statement
 /// per 500 ids.
-async fn live_among(core: &Core, ids: &[String]) -> Result<HashSet<String>, sea_orm::DbErr> {
+async fn live_among(core: &Core, ids: &[SessionId]) -> Result<HashSet<SessionId>, sea_orm::DbErr> {
     let now = Utc::now();
     let mut live = HashSet::new();
     for chunk in ids.chunks(500) {
         let rows = session::Entity::find()
-            .filter(session::Column::Id.is_in(chunk.iter().cloned()))
+            .filter(session::Column::Id.is_in(chunk.iter().copied()))
             .find_also_related(user::Entity)
             .all(&core.db)
             .await?;

@@ -7,11 +7,15 @@ use chrono::Utc;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 
 use super::{
-    entity::{oauth_account, user},
+    entity::{
+        oauth_account::{self, OAuthAccountId},
+        session::SessionId,
+        user,
+    },
     service::{self, SignedIn},
     session, validate,
 };
-use crate::{Core, actor::RequestMeta, crypto, error::AppError, text};
+use crate::{Core, actor::RequestMeta, email::EmailAddress, error::AppError, text};
 
 /// The longest subject an account can be linked by (its column's size).
 const SUBJECT_MAX: usize = 255;
@@ -53,7 +57,7 @@ pub async fn sign_in_with(
     provider: &str,
     profile: Profile,
     meta: &RequestMeta,
-    replaces: Option<&str>,
+    replaces: Option<SessionId>,
 ) -> Result<SignedIn, OAuthFailure> {
     // The provider is trusted with who someone is, not with what reaches a
     // query: a subject no column can hold is a profile we cannot use.
@@ -68,7 +72,7 @@ pub async fn sign_in_with(
         .one(&txn)
         .await?;
     let user = match known {
-        Some(account) => user::Entity::find_by_id(&account.user_id)
+        Some(account) => user::Entity::find_by_id(account.user_id)
             .one(&txn)
             .await?
             .ok_or(OAuthFailure::Code("account_missing"))?,
@@ -76,7 +80,7 @@ pub async fn sign_in_with(
             let email = profile
                 .email
                 .as_deref()
-                .and_then(|e| validate::email("email", e).ok())
+                .and_then(EmailAddress::lookup)
                 .ok_or(OAuthFailure::Code("email_required"))?;
             // An address the provider has not verified proves nothing: it
             // neither links to an account nor creates one.
@@ -95,7 +99,10 @@ pub async fn sign_in_with(
                         .name
                         .as_deref()
                         .and_then(|n| text::name("name", n).ok())
-                        .unwrap_or_else(|| email.split('@').next().unwrap_or("User").to_owned());
+                        .unwrap_or_else(|| {
+                            let local = email.as_str().split('@').next().unwrap_or_default();
+                            text::name("name", local).unwrap_or_else(|_| "User".to_owned())
+                        });
                     let avatar = profile
                         .avatar_url
                         .as_deref()
@@ -104,11 +111,11 @@ pub async fn sign_in_with(
                 }
             };
             let linked = oauth_account::ActiveModel {
-                id: Set(crypto::new_id()),
+                id: Set(OAuthAccountId::new()),
                 provider: Set(provider.to_owned()),
                 subject: Set(profile.subject.clone()),
-                user_id: Set(user.id.clone()),
-                email: Set(Some(email)),
+                user_id: Set(user.id),
+                email: Set(Some(email.to_string())),
                 created_at: Set(Utc::now()),
             }
             .insert(&txn)
@@ -121,7 +128,7 @@ pub async fn sign_in_with(
             user
         }
     };
-    let session = session::issue(&txn, &core.config, &user.id, meta, replaces).await?;
+    let session = session::issue(&txn, &core.config, user.id, meta, replaces).await?;
     txn.commit().await?;
     Ok(SignedIn {
         user,

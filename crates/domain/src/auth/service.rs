@@ -18,10 +18,12 @@ use crate::{
     actor::RequestMeta,
     audit::Actor,
     auth::Viewer,
-    crypto,
+    email::{EMAIL_MAX, EmailAddress},
     error::{AppError, AppResult},
+    ids::UserId,
     orgs::{self, invitations},
     text,
+    uow::Work,
 };
 
 /// The longest provider name an account can be linked with (its column's size).
@@ -38,7 +40,7 @@ pub struct SignUp {
 pub struct SignedIn {
     pub user: user::Model,
     pub token: String,
-    pub session_id: String,
+    pub session_id: session::SessionId,
 }
 
 impl SignedIn {
@@ -54,7 +56,7 @@ impl SignedIn {
 /// Inserts a user; every way of creating an account goes through here.
 pub async fn insert_user(
     conn: &impl ConnectionTrait,
-    email: &str,
+    email: &EmailAddress,
     name: &str,
     password_hash: Option<String>,
     verified: bool,
@@ -62,8 +64,8 @@ pub async fn insert_user(
 ) -> AppResult<user::Model> {
     let now = Utc::now();
     let model = user::ActiveModel {
-        id: Set(crypto::new_id()),
-        email: Set(email.to_owned()),
+        id: Set(UserId::new()),
+        email: Set(email.clone()),
         name: Set(name.to_owned()),
         avatar_url: Set(avatar_url),
         email_verified_at: Set(verified.then_some(now)),
@@ -78,10 +80,10 @@ pub async fn insert_user(
 
 pub async fn find_by_email(
     conn: &impl ConnectionTrait,
-    email: &str,
+    email: &EmailAddress,
 ) -> AppResult<Option<user::Model>> {
     Ok(user::Entity::find()
-        .filter(user::Column::Email.eq(validate::normalize_email(email)))
+        .filter(user::Column::Email.eq(email.clone()))
         .one(conn)
         .await?)
 }
@@ -114,9 +116,9 @@ pub async fn sign_up(
     core: &Core,
     input: SignUp,
     meta: &RequestMeta,
-    replaces: Option<&str>,
+    replaces: Option<session::SessionId>,
 ) -> AppResult<SignedIn> {
-    let email = validate::email("email", &input.email)?;
+    let email = EmailAddress::parse("email", &input.email)?;
     let name = text::name("name", &input.name)?;
     validate::password("password", &input.password)?;
     core.limiter
@@ -146,33 +148,33 @@ pub async fn sign_up(
             None => email_taken(),
         });
     }
-    throttle::count_work(core, &email).await?;
+    throttle::count_work(core, email.as_str()).await?;
     let hash = core.passwords.hash(&input.password).await?;
 
-    let txn = core.begin().await?;
+    let mut work = Work::begin(core, &Actor::anonymous(meta)).await?;
     // An invitation link reached this address, which proves it.
     let verified = invitation.is_some();
-    let user = match insert_user(&txn, &email, &name, Some(hash), verified, None).await {
+    let user = match insert_user(&*work, &email, &name, Some(hash), verified, None).await {
         Ok(user) => user,
         Err(e) => {
             // Two sign-ups for one address at once: the unique index decides.
-            txn.rollback().await?;
+            work.rollback().await?;
             if find_by_email(&core.db, &email).await?.is_some() {
                 return Err(email_taken());
             }
             return Err(e);
         }
     };
+    // From here on the new user acts: joining is theirs in the audit log.
+    work.act_as(user.id);
     match &invitation {
         Some(invitation) => {
-            let actor = Actor::user(&user.id, meta);
-            invitations::join_at_sign_up(&txn, core, invitation, &user, &actor).await?;
+            invitations::join_at_sign_up(&mut work, invitation, &user).await?;
         }
-        None => email_tokens::send_verification(&txn, core, &user).await?,
+        None => email_tokens::send_verification(&*work, core, &user).await?,
     }
-    let session = sessions::issue(&txn, &core.config, &user.id, meta, replaces).await?;
-    txn.commit().await?;
-    core.seat_sync.notify_one();
+    let session = sessions::issue(&*work, &core.config, user.id, meta, replaces).await?;
+    work.commit().await?;
     Ok(SignedIn::new(user, session))
 }
 
@@ -189,25 +191,29 @@ pub async fn sign_in(
     email: &str,
     password: &str,
     meta: &RequestMeta,
-    replaces: Option<&str>,
+    replaces: Option<session::SessionId>,
 ) -> AppResult<SignedIn> {
-    let email = validate::normalize_email(text::line("email", email)?);
+    let typed = text::line("email", email)?.to_lowercase();
     text::secret("password", password)?;
     // No account has a longer address, and the counters' keys could not hold it.
-    if email.len() > validate::EMAIL_MAX {
+    if typed.len() > EMAIL_MAX {
         return Err(AppError::InvalidCredentials);
     }
-    let user = find_by_email(&core.db, &email).await?;
+    // What cannot be an address has no account, and is checked like an
+    // unknown one against a dummy hash: same work, same answer.
+    let user = match EmailAddress::lookup(&typed) {
+        Some(email) => find_by_email(&core.db, &email).await?,
+        None => None,
+    };
     let hash = user.as_ref().and_then(|u| u.password_hash.as_deref());
-    // Unknown emails are checked against a dummy hash: same work, same answer.
-    if throttle::check_password(core, meta, &email, password, hash)
+    if throttle::check_password(core, meta, &typed, password, hash)
         .await?
         .is_none()
     {
         return Err(AppError::InvalidCredentials);
     }
     let user = user.ok_or(AppError::InvalidCredentials)?;
-    let session = sessions::issue(&core.db, &core.config, &user.id, meta, replaces).await?;
+    let session = sessions::issue(&core.db, &core.config, user.id, meta, replaces).await?;
     Ok(SignedIn::new(user, session))
 }
 
@@ -215,33 +221,37 @@ pub async fn sign_in(
 pub async fn sign_out(core: &Core, viewer: &Viewer) -> AppResult<bool> {
     let ended = session::Entity::update_many()
         .col_expr(session::Column::RevokedAt, Expr::value(Utc::now()))
-        .filter(session::Column::Id.eq(&viewer.session_id))
+        .filter(session::Column::Id.eq(viewer.session_id))
         .filter(session::Column::RevokedAt.is_null())
         .exec(&core.db)
         .await?;
-    core.events.session_ended(&viewer.user.id).await;
+    core.events.session_ended(viewer.user.id).await;
     Ok(ended.rows_affected > 0)
 }
 
 pub async fn revoke_other_sessions(core: &Core, viewer: &Viewer) -> AppResult<u64> {
-    let revoked = sessions::revoke_all(&core.db, &viewer.user.id, Some(&viewer.session_id)).await?;
-    core.events.session_ended(&viewer.user.id).await;
+    let revoked = sessions::revoke_all(&core.db, viewer.user.id, Some(viewer.session_id)).await?;
+    core.events.session_ended(viewer.user.id).await;
     Ok(revoked)
 }
 
 /// Revokes one of the viewer's own sessions; anyone else's is not found.
-pub async fn revoke_session(core: &Core, viewer: &Viewer, id: &str) -> AppResult<bool> {
+pub async fn revoke_session(
+    core: &Core,
+    viewer: &Viewer,
+    id: session::SessionId,
+) -> AppResult<bool> {
     let ended = session::Entity::update_many()
         .col_expr(session::Column::RevokedAt, Expr::value(Utc::now()))
         .filter(session::Column::Id.eq(id))
-        .filter(session::Column::UserId.eq(&viewer.user.id))
+        .filter(session::Column::UserId.eq(viewer.user.id))
         .filter(session::Column::RevokedAt.is_null())
         .exec(&core.db)
         .await?;
     if ended.rows_affected == 0 {
         return Err(AppError::NotFound("Session"));
     }
-    core.events.session_ended(&viewer.user.id).await;
+    core.events.session_ended(viewer.user.id).await;
     Ok(true)
 }
 
@@ -279,8 +289,8 @@ pub async fn change_password(
             "This account has no password yet; set one with a password reset.",
         ));
     };
-    let checked =
-        throttle::check_password(core, meta, &viewer.user.email, current, Some(hash)).await?;
+    let email = viewer.user.email.as_str();
+    let checked = throttle::check_password(core, meta, email, current, Some(hash)).await?;
     let Some(mut slot) = checked else {
         return Err(AppError::bad_input(
             "currentPassword",
@@ -289,15 +299,15 @@ pub async fn change_password(
     };
     let new_hash = slot.hash(new).await?;
     drop(slot);
-    let txn = core.begin().await?;
-    set_password(&txn, &viewer.user.id, new_hash).await?;
-    sessions::revoke_all(&txn, &viewer.user.id, Some(&viewer.session_id)).await?;
-    txn.commit().await?;
-    core.events.session_ended(&viewer.user.id).await;
+    let mut work = Work::begin(core, &Actor::user(viewer.user.id, meta)).await?;
+    set_password(&*work, viewer.user.id, new_hash).await?;
+    sessions::revoke_all(&*work, viewer.user.id, Some(viewer.session_id)).await?;
+    work.sessions_ended(viewer.user.id);
+    work.commit().await?;
     Ok(true)
 }
 
-async fn set_password(conn: &impl ConnectionTrait, user_id: &str, hash: String) -> AppResult<()> {
+async fn set_password(conn: &impl ConnectionTrait, user_id: UserId, hash: String) -> AppResult<()> {
     user::Entity::update_many()
         .col_expr(user::Column::PasswordHash, Expr::value(hash))
         .col_expr(user::Column::UpdatedAt, Expr::value(Utc::now()))
@@ -317,26 +327,25 @@ pub async fn delete_account(
     if let Some(hash) = viewer.user.password_hash.as_deref() {
         let given = password.unwrap_or_default();
         text::secret("password", given)?;
-        let checked =
-            throttle::check_password(core, meta, &viewer.user.email, given, Some(hash)).await?;
+        let email = viewer.user.email.as_str();
+        let checked = throttle::check_password(core, meta, email, given, Some(hash)).await?;
         if checked.is_none() {
             return Err(AppError::bad_input("password", "The password is wrong."));
         }
     }
     // Organizations that go with the account stop being billed first.
-    for org in orgs::members::alone_in(&core.db, &viewer.user.id).await? {
-        crate::billing::subscriptions::cancel_all(core, &org).await?;
+    for org in orgs::members::alone_in(&core.db, viewer.user.id).await? {
+        crate::billing::subscriptions::cancel_all(core, org).await?;
     }
-    let txn = core.begin().await?;
-    let user = user::Entity::find_by_id(&viewer.user.id)
-        .one(&txn)
+    let mut work = Work::begin(core, &Actor::user(viewer.user.id, meta)).await?;
+    let user = user::Entity::find_by_id(viewer.user.id)
+        .one(&*work)
         .await?
         .ok_or(AppError::Unauthenticated)?;
-    orgs::members::before_user_deleted(&txn, core, &user.id).await?;
-    user.delete(&txn).await?;
-    txn.commit().await?;
-    core.seat_sync.notify_one();
-    core.events.session_ended(&viewer.user.id).await;
+    orgs::members::before_user_deleted(&mut work, user.id).await?;
+    user.delete(&*work).await?;
+    work.sessions_ended(viewer.user.id);
+    work.commit().await?;
     Ok(true)
 }
 
@@ -349,14 +358,14 @@ pub async fn unlink_account(
     let provider = text::identifier("provider", provider, PROVIDER_MAX)?.to_ascii_lowercase();
     let txn = core.begin().await?;
     let accounts = oauth_account::Entity::find()
-        .filter(oauth_account::Column::UserId.eq(&viewer.user.id))
+        .filter(oauth_account::Column::UserId.eq(viewer.user.id))
         .all(&txn)
         .await?;
     let account = accounts
         .iter()
         .find(|a| a.provider == provider)
         .ok_or(AppError::NotFound("Linked account"))?;
-    let user = user::Entity::find_by_id(&viewer.user.id)
+    let user = user::Entity::find_by_id(viewer.user.id)
         .one(&txn)
         .await?
         .ok_or(AppError::Unauthenticated)?;
@@ -365,7 +374,7 @@ pub async fn unlink_account(
             "This is your only way to sign in; set a password or link another account first.",
         ));
     }
-    oauth_account::Entity::delete_by_id(&account.id)
+    oauth_account::Entity::delete_by_id(account.id)
         .exec(&txn)
         .await?;
     txn.commit().await?;

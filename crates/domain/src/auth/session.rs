@@ -1,5 +1,6 @@
 //! Sessions: opaque tokens handed to the client, stored only as hashes,
-//! with idle and absolute expiry, sent back as a cookie or a bearer token.
+//! with idle and absolute expiry. (How they travel, cookie or bearer
+//! token, is the API's business.)
 
 use std::time::Duration;
 
@@ -8,8 +9,11 @@ use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, sea_query::Expr,
 };
 
-use super::entity::{session, user};
-use crate::{actor::RequestMeta, config::Config, crypto, error::AppResult};
+use super::entity::{
+    session::{self, SessionId},
+    user,
+};
+use crate::{actor::RequestMeta, config::Config, crypto, error::AppResult, ids::UserId};
 
 /// `last_seen_at` is written at most once a minute per session...
 const MAX_TOUCH_INTERVAL: Duration = Duration::from_secs(60);
@@ -21,76 +25,17 @@ pub fn touch_interval(idle_timeout: Duration) -> Duration {
     (idle_timeout / 10).min(MAX_TOUCH_INTERVAL)
 }
 
-pub fn cookie_name(config: &Config) -> &'static str {
-    if config.is_production() {
-        "__Host-gw_session"
-    } else {
-        "gw_session"
-    }
-}
-
-/// The `Set-Cookie` value carrying a new session token.
-pub fn session_cookie(config: &Config, token: &str) -> String {
-    let max_age = config.session_absolute_timeout.as_secs();
-    let secure = if config.is_production() {
-        "; Secure"
-    } else {
-        ""
-    };
-    format!(
-        "{}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}",
-        cookie_name(config)
-    )
-}
-
-/// The `Set-Cookie` value that removes the session cookie.
-pub fn clear_cookie(config: &Config) -> String {
-    let secure = if config.is_production() {
-        "; Secure"
-    } else {
-        ""
-    };
-    format!(
-        "{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}",
-        cookie_name(config)
-    )
-}
-
-/// A session token from `Authorization: Bearer` or the session cookie.
-pub fn token_from_headers(config: &Config, headers: &http::HeaderMap) -> Option<String> {
-    if let Some(value) = headers
-        .get(http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-    {
-        let (scheme, token) = value.trim().split_once(' ')?;
-        return scheme
-            .eq_ignore_ascii_case("bearer")
-            .then(|| token.trim().to_owned())
-            .filter(|t| !t.is_empty());
-    }
-    let name = cookie_name(config);
-    headers
-        .get_all(http::header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_owned())
-        .filter(|t| !t.is_empty())
-}
-
 /// The signed-in user of a request and the session it came with.
 #[derive(Clone, Debug)]
 pub struct Viewer {
     pub user: user::Model,
-    pub session_id: String,
+    pub session_id: SessionId,
 }
 
 /// A session just started: its id, and its token, which exists in clear
 /// only here and in the response that hands it over.
 pub struct Issued {
-    pub id: String,
+    pub id: SessionId,
     pub token: String,
 }
 
@@ -101,9 +46,9 @@ pub struct Issued {
 pub async fn issue(
     conn: &impl ConnectionTrait,
     config: &Config,
-    user_id: &str,
+    user_id: UserId,
     meta: &RequestMeta,
-    replaces: Option<&str>,
+    replaces: Option<SessionId>,
 ) -> AppResult<Issued> {
     if let Some(old) = replaces {
         session::Entity::update_many()
@@ -114,12 +59,12 @@ pub async fn issue(
             .await?;
     }
     let token = crypto::random_token();
-    let id = crypto::new_id();
+    let id = SessionId::new();
     let now = Utc::now();
     session::Entity::insert(session::ActiveModel {
-        id: Set(id.clone()),
+        id: Set(id),
         token_hash: Set(crypto::token_hash(&token)),
-        user_id: Set(user_id.to_owned()),
+        user_id: Set(user_id),
         created_at: Set(now),
         last_seen_at: Set(now),
         expires_at: Set(now + config.session_absolute_timeout),
@@ -161,7 +106,7 @@ pub async fn authenticate(
         // Conditional, so concurrent requests write it once.
         session::Entity::update_many()
             .col_expr(session::Column::LastSeenAt, Expr::value(now))
-            .filter(session::Column::Id.eq(&session.id))
+            .filter(session::Column::Id.eq(session.id))
             .filter(session::Column::LastSeenAt.eq(session.last_seen_at))
             .exec(conn)
             .await?;
@@ -175,8 +120,8 @@ pub async fn authenticate(
 /// Revokes the user's live sessions, except `keep`; returns how many.
 pub async fn revoke_all(
     conn: &impl ConnectionTrait,
-    user_id: &str,
-    keep: Option<&str>,
+    user_id: UserId,
+    keep: Option<SessionId>,
 ) -> AppResult<u64> {
     let mut update = session::Entity::update_many()
         .col_expr(session::Column::RevokedAt, Expr::value(Utc::now()))

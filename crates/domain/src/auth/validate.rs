@@ -7,34 +7,6 @@ use crate::{
 
 use super::passwords;
 
-/// Lower-cased and trimmed: the form stored and compared everywhere.
-pub fn normalize_email(raw: &str) -> String {
-    raw.trim().to_lowercase()
-}
-
-/// The longest address SMTP carries, and so the longest any account has.
-pub const EMAIL_MAX: usize = 254;
-
-pub fn email(field: &str, raw: &str) -> AppResult<String> {
-    let bad = || AppError::bad_input(field, "Enter a valid email address.");
-    let email = normalize_email(text::line(field, raw).map_err(|_| bad())?);
-    if email.len() > EMAIL_MAX || email.chars().any(char::is_whitespace) {
-        return Err(bad());
-    }
-    let (local, domain) = email.rsplit_once('@').ok_or_else(bad)?;
-    let domain_ok = domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && !domain.contains("..")
-        && domain
-            .chars()
-            .all(|c| c.is_alphanumeric() || c == '-' || c == '.');
-    if local.is_empty() || local.len() > 64 || local.contains('@') || !domain_ok {
-        return Err(bad());
-    }
-    Ok(email)
-}
-
 /// A new password; one being checked only has to be free of NUL
 /// (`text::secret`), so a rule added later locks nobody out.
 pub fn password(field: &str, raw: &str) -> AppResult<()> {
@@ -71,26 +43,6 @@ pub fn optional_url(field: &str, raw: &str) -> AppResult<Option<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn emails() {
-        assert_eq!(email("e", "  Ada@Example.COM ").unwrap(), "ada@example.com");
-        for bad in [
-            "",
-            "ada",
-            "ada@",
-            "@example.com",
-            "ada@example",
-            "a b@example.com",
-            "ada@exa..mple.com",
-            "ada\0@example.com",
-            "ada@example.com\0",
-            "ada\u{202E}@example.com",
-            "ad\na@example.com",
-        ] {
-            assert!(email("e", bad).is_err(), "{bad}");
-        }
-    }
 
     #[test]
     fn urls() {

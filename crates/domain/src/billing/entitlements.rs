@@ -1,35 +1,44 @@
 //! What an organization's effective plan allows, and the checks that hold
 //! it to that: features (`PLAN_REQUIRED`) and limits (`PLAN_LIMIT_REACHED`).
 
-use std::collections::HashMap;
+use std::{collections::HashMap, sync::Arc};
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    sea_query::OnConflict,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, sea_query::OnConflict,
 };
 use serde_json::json;
 
-use super::{GrantState, PaidState, effective_plan_id, plans::Plan};
+use super::{
+    GrantState, PaidState, effective_plan_id,
+    plans::{Metered, Plan},
+};
 use crate::{
     Core,
     access::Feature,
     audit::{self, Actor, Event},
+    counters,
     db::grouped_counts,
     error::{AppError, AppResult},
-    orgs::entity::{invitation, membership},
-    projects::entity::project,
+    ids::OrganizationId,
+    orgs::{
+        self,
+        entity::{InvitationState, invitation},
+    },
 };
 
 pub mod grant {
+    use groundwork_kernel::ids::OrganizationId;
     use sea_orm::entity::prelude::*;
+
+    use crate::billing::plans::PlanId;
 
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "plan_grants")]
     pub struct Model {
         #[sea_orm(primary_key, auto_increment = false)]
-        pub organization_id: String,
-        pub plan_id: String,
+        pub organization_id: OrganizationId,
+        pub plan_id: PlanId,
         pub until: Option<DateTimeUtc>,
         pub created_at: DateTimeUtc,
     }
@@ -40,19 +49,19 @@ pub mod grant {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
-/// The effective plan id of each organization, with the catalog's free plan
-/// for those without a live grant or subscription.
-pub async fn plan_ids(
+/// The effective plan of each organization: a live grant's, a paying
+/// subscription's, or the catalog's free plan.
+pub async fn plans_of<'a>(
     conn: &impl ConnectionTrait,
-    core: &Core,
-    organization_ids: &[String],
-) -> AppResult<HashMap<String, String>> {
-    let grants: HashMap<String, grant::Model> = grant::Entity::find()
-        .filter(grant::Column::OrganizationId.is_in(organization_ids.iter().cloned()))
+    core: &'a Core,
+    organization_ids: &[OrganizationId],
+) -> AppResult<HashMap<OrganizationId, &'a Arc<Plan>>> {
+    let grants: HashMap<OrganizationId, grant::Model> = grant::Entity::find()
+        .filter(grant::Column::OrganizationId.is_in(organization_ids.iter().copied()))
         .all(conn)
         .await?
         .into_iter()
-        .map(|g| (g.organization_id.clone(), g))
+        .map(|g| (g.organization_id, g))
         .collect();
     let subscriptions = super::subscriptions::by_organization(conn, organization_ids).await?;
     let now = Utc::now();
@@ -66,13 +75,14 @@ pub async fn plan_ids(
             });
             let paid = subscriptions.get(id).map(|s| PaidState {
                 plan_id: &s.plan_id,
-                status: s.status(),
+                status: s.status,
                 past_due_since: s.past_due_since,
             });
-            let chosen = effective_plan_id(paid.as_ref(), grant.as_ref(), now, grace)
-                .filter(|plan| core.plans.get(plan).is_some())
-                .unwrap_or(&core.plans.free_plan);
-            (id.clone(), chosen.to_owned())
+            let plan = match effective_plan_id(paid.as_ref(), grant.as_ref(), now, grace) {
+                Some(plan) => core.plans.resolve(plan),
+                None => core.plans.free(),
+            };
+            (*id, plan)
         })
         .collect())
 }
@@ -81,12 +91,12 @@ pub async fn plan_ids(
 pub async fn plan_of<'a>(
     conn: &impl ConnectionTrait,
     core: &'a Core,
-    organization_id: &str,
-) -> AppResult<&'a Plan> {
-    let ids = plan_ids(conn, core, &[organization_id.to_owned()]).await?;
-    Ok(ids
-        .get(organization_id)
-        .and_then(|id| core.plans.get(id))
+    organization_id: OrganizationId,
+) -> AppResult<&'a Arc<Plan>> {
+    let plans = plans_of(conn, core, &[organization_id]).await?;
+    Ok(plans
+        .get(&organization_id)
+        .copied()
         .unwrap_or_else(|| core.plans.free()))
 }
 
@@ -101,65 +111,78 @@ pub fn require_feature(plan: &Plan, feature: Feature) -> AppResult<()> {
     }
 }
 
-fn check_limit(resource: &'static str, limit: Option<u32>, used: u64) -> AppResult<()> {
-    match limit {
-        Some(limit) if used >= u64::from(limit) => Err(AppError::PlanLimitReached {
-            resource,
-            limit: u64::from(limit),
-            used,
-        }),
-        _ => Ok(()),
+/// How much of each metered resource the organizations use: their counters,
+/// and for members the pending invitations too, which hold a seat until
+/// they are answered or expire.
+pub async fn usage(
+    conn: &impl ConnectionTrait,
+    organization_ids: &[OrganizationId],
+    metered: &[Metered],
+) -> AppResult<HashMap<(OrganizationId, Metered), u64>> {
+    let names: Vec<counters::Counter> = metered.iter().map(|m| m.counter()).collect();
+    let values = counters::read(conn, organization_ids, &names).await?;
+    let pending = if metered.contains(&orgs::MEMBERS) {
+        pending_invitation_counts(conn, organization_ids).await?
+    } else {
+        HashMap::new()
+    };
+    let mut out = HashMap::with_capacity(values.len());
+    for org in organization_ids {
+        for m in metered {
+            let mut used = values.get(&(*org, m.counter())).copied().unwrap_or(0);
+            if *m == orgs::MEMBERS {
+                used += pending.get(org).copied().unwrap_or(0);
+            }
+            out.insert((*org, *m), used);
+        }
     }
+    Ok(out)
 }
 
-/// Room for one more active project. The caller holds the organization's
-/// lock, so concurrent creations are counted one after another.
-pub async fn ensure_project_capacity(
+/// Room for one more of `metered` under the organization's plan; the
+/// caller holds the organization's lock, so concurrent changes are counted
+/// one after another.
+pub async fn ensure_capacity(
     conn: &impl ConnectionTrait,
     core: &Core,
-    organization_id: &str,
+    organization_id: OrganizationId,
+    metered: Metered,
 ) -> AppResult<()> {
     let plan = plan_of(conn, core, organization_id).await?;
-    let used = project::Entity::find()
-        .filter(project::Column::OrganizationId.eq(organization_id))
-        .filter(project::Column::ArchivedAt.is_null())
-        .count(conn)
-        .await?;
-    check_limit("projects", plan.max_projects, used)
+    let Some(limit) = plan.limit(metered) else {
+        return Ok(());
+    };
+    let used = usage(conn, &[organization_id], &[metered])
+        .await?
+        .get(&(organization_id, metered))
+        .copied()
+        .unwrap_or(0);
+    if used >= limit {
+        return Err(AppError::PlanLimitReached {
+            resource: metered.key(),
+            limit,
+            used,
+        });
+    }
+    Ok(())
 }
 
-/// Room for one more member or pending invitation; the caller holds the
-/// organization's lock.
-pub async fn ensure_member_capacity(
-    conn: &impl ConnectionTrait,
-    core: &Core,
-    organization_id: &str,
-) -> AppResult<()> {
-    let plan = plan_of(conn, core, organization_id).await?;
-    let ids = [organization_id.to_owned()];
-    let members = member_counts(conn, &ids).await?;
-    let pending = pending_invitation_counts(conn, &ids).await?;
-    let used = members.get(organization_id).copied().unwrap_or(0)
-        + pending.get(organization_id).copied().unwrap_or(0);
-    check_limit("members", plan.max_members, used)
-}
-
+/// Members of each organization, from their counters.
 pub async fn member_counts(
     conn: &impl ConnectionTrait,
-    organization_ids: &[String],
-) -> AppResult<HashMap<String, u64>> {
-    let query = membership::Entity::find()
-        .filter(membership::Column::OrganizationId.is_in(organization_ids.iter().cloned()));
-    Ok(grouped_counts(conn, query, membership::Column::OrganizationId).await?)
+    organization_ids: &[OrganizationId],
+) -> AppResult<HashMap<OrganizationId, u64>> {
+    let values = counters::read(conn, organization_ids, &[counters::MEMBERS]).await?;
+    Ok(values.into_iter().map(|((org, _), n)| (org, n)).collect())
 }
 
 pub async fn pending_invitation_counts(
     conn: &impl ConnectionTrait,
-    organization_ids: &[String],
-) -> AppResult<HashMap<String, u64>> {
+    organization_ids: &[OrganizationId],
+) -> AppResult<HashMap<OrganizationId, u64>> {
     let query = invitation::Entity::find()
-        .filter(invitation::Column::OrganizationId.is_in(organization_ids.iter().cloned()))
-        .filter(invitation::Column::Status.eq("PENDING"))
+        .filter(invitation::Column::OrganizationId.is_in(organization_ids.iter().copied()))
+        .filter(invitation::Column::Status.eq(InvitationState::Pending))
         .filter(invitation::Column::ExpiresAt.gt(Utc::now()));
     Ok(grouped_counts(conn, query, invitation::Column::OrganizationId).await?)
 }
@@ -168,19 +191,19 @@ pub async fn pending_invitation_counts(
 pub async fn grant(
     conn: &impl ConnectionTrait,
     core: &Core,
-    organization_id: &str,
+    organization_id: OrganizationId,
     plan_id: &str,
     until: Option<DateTime<Utc>>,
 ) -> AppResult<()> {
-    if core.plans.get(plan_id).is_none() {
+    let Some(plan) = core.plans.find(plan_id) else {
         return Err(AppError::bad_input(
             "plan",
             format!("There is no plan {plan_id:?}."),
         ));
-    }
+    };
     grant::Entity::insert(grant::ActiveModel {
-        organization_id: Set(organization_id.to_owned()),
-        plan_id: Set(plan_id.to_owned()),
+        organization_id: Set(organization_id),
+        plan_id: Set(plan.id.clone()),
         until: Set(until),
         created_at: Set(Utc::now()),
     })
@@ -199,18 +222,20 @@ pub async fn grant(
         conn,
         organization_id,
         &Actor::system(),
-        Event {
-            action: "plan.granted",
-            target_type: "organization",
-            target_id: organization_id,
-            metadata: json!({ "plan": plan_id, "until": until }),
-        },
+        Event::on(
+            "plan.granted",
+            organization_id,
+            json!({ "plan": plan.id.as_str(), "until": until }),
+        ),
     )
     .await
 }
 
 /// Ends a manual grant; returns whether there was one.
-pub async fn revoke(conn: &impl ConnectionTrait, organization_id: &str) -> AppResult<bool> {
+pub async fn revoke(
+    conn: &impl ConnectionTrait,
+    organization_id: OrganizationId,
+) -> AppResult<bool> {
     let removed = grant::Entity::delete_by_id(organization_id)
         .exec(conn)
         .await?;
@@ -219,12 +244,7 @@ pub async fn revoke(conn: &impl ConnectionTrait, organization_id: &str) -> AppRe
             conn,
             organization_id,
             &Actor::system(),
-            Event {
-                action: "plan.revoked",
-                target_type: "organization",
-                target_id: organization_id,
-                metadata: serde_json::Value::Null,
-            },
+            Event::on("plan.revoked", organization_id, serde_json::Value::Null),
         )
         .await?;
     }

@@ -11,47 +11,39 @@ pub mod webhook;
 
 use chrono::{DateTime, Duration, Utc};
 
-/// Stripe's subscription statuses, as the API shows them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+use plans::PlanId;
+
+/// Stripe's subscription statuses, stored in Stripe's spelling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, sea_orm::EnumIter, sea_orm::DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "Text")]
 pub enum SubscriptionStatus {
+    #[sea_orm(string_value = "trialing")]
     Trialing,
+    #[sea_orm(string_value = "active")]
     Active,
+    #[sea_orm(string_value = "past_due")]
     PastDue,
+    #[sea_orm(string_value = "canceled")]
     Canceled,
+    #[sea_orm(string_value = "unpaid")]
     Unpaid,
+    #[sea_orm(string_value = "incomplete")]
     Incomplete,
+    #[sea_orm(string_value = "incomplete_expired")]
     IncompleteExpired,
+    #[sea_orm(string_value = "paused")]
     Paused,
 }
 
 impl SubscriptionStatus {
-    pub const ALL: [Self; 8] = [
-        Self::Trialing,
-        Self::Active,
-        Self::PastDue,
-        Self::Canceled,
-        Self::Unpaid,
-        Self::Incomplete,
-        Self::IncompleteExpired,
-        Self::Paused,
-    ];
-
     /// Stripe's spelling, which is also how it is stored.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Trialing => "trialing",
-            Self::Active => "active",
-            Self::PastDue => "past_due",
-            Self::Canceled => "canceled",
-            Self::Unpaid => "unpaid",
-            Self::Incomplete => "incomplete",
-            Self::IncompleteExpired => "incomplete_expired",
-            Self::Paused => "paused",
-        }
+    pub fn stripe_name(self) -> String {
+        sea_orm::ActiveEnum::to_value(&self)
     }
 
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|v| v.as_str() == s)
+    /// A status as Stripe spells it.
+    pub fn from_stripe(name: &str) -> Option<Self> {
+        <Self as sea_orm::ActiveEnum>::try_from_value(&name.to_owned()).ok()
     }
 }
 
@@ -59,7 +51,7 @@ impl SubscriptionStatus {
 /// when it has been past due.
 #[derive(Debug, Clone)]
 pub struct PaidState<'a> {
-    pub plan_id: &'a str,
+    pub plan_id: &'a PlanId,
     pub status: SubscriptionStatus,
     pub past_due_since: Option<DateTime<Utc>>,
 }
@@ -67,7 +59,7 @@ pub struct PaidState<'a> {
 /// A plan given by hand, until a time or for good.
 #[derive(Debug, Clone)]
 pub struct GrantState<'a> {
-    pub plan_id: &'a str,
+    pub plan_id: &'a PlanId,
     pub until: Option<DateTime<Utc>>,
 }
 
@@ -79,7 +71,7 @@ pub fn effective_plan_id<'a>(
     grant: Option<&GrantState<'a>>,
     now: DateTime<Utc>,
     grace: Duration,
-) -> Option<&'a str> {
+) -> Option<&'a PlanId> {
     if let Some(grant) = grant
         && grant.until.is_none_or(|until| until > now)
     {
@@ -96,11 +88,16 @@ pub fn effective_plan_id<'a>(
 
 #[cfg(test)]
 mod tests {
+    use std::sync::LazyLock;
+
     use super::*;
+
+    static PRO: LazyLock<PlanId> = LazyLock::new(|| PlanId::new("pro"));
+    static TEAM: LazyLock<PlanId> = LazyLock::new(|| PlanId::new("team"));
 
     fn paid(status: SubscriptionStatus, past_due_for: Option<i64>) -> PaidState<'static> {
         PaidState {
-            plan_id: "pro",
+            plan_id: &PRO,
             status,
             past_due_since: past_due_for.map(|days| Utc::now() - Duration::days(days)),
         }
@@ -112,9 +109,9 @@ mod tests {
         let now = Utc::now();
         use SubscriptionStatus::*;
         for (state, expected) in [
-            (paid(Trialing, None), Some("pro")),
-            (paid(Active, None), Some("pro")),
-            (paid(PastDue, Some(3)), Some("pro")),
+            (paid(Trialing, None), Some(&*PRO)),
+            (paid(Active, None), Some(&*PRO)),
+            (paid(PastDue, Some(3)), Some(&*PRO)),
             (paid(PastDue, Some(8)), None),
             (paid(Canceled, None), None),
             (paid(Unpaid, None), None),
@@ -136,29 +133,22 @@ mod tests {
         let now = Utc::now();
         let grace = Duration::days(7);
         let forever = GrantState {
-            plan_id: "team",
+            plan_id: &TEAM,
             until: None,
         };
         let lapsed = GrantState {
-            plan_id: "team",
+            plan_id: &TEAM,
             until: Some(now - Duration::hours(1)),
         };
         let active = paid(SubscriptionStatus::Active, None);
         assert_eq!(
             effective_plan_id(Some(&active), Some(&forever), now, grace),
-            Some("team")
+            Some(&*TEAM)
         );
         assert_eq!(
             effective_plan_id(Some(&active), Some(&lapsed), now, grace),
-            Some("pro")
+            Some(&*PRO)
         );
         assert_eq!(effective_plan_id(None, Some(&lapsed), now, grace), None);
-    }
-
-    #[test]
-    fn statuses_round_trip() {
-        for s in SubscriptionStatus::ALL {
-            assert_eq!(SubscriptionStatus::parse(s.as_str()), Some(s));
-        }
     }
 }

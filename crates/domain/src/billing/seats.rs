@@ -12,27 +12,27 @@ use super::{
     entitlements::member_counts,
     subscriptions::{self, subscription},
 };
-use crate::{Core, db::bounded, error::AppResult};
+use crate::{Core, db::bounded, error::AppResult, ids::OrganizationId};
 
 const MAX_BACKOFF: Duration = Duration::from_secs(3600);
 
-/// Records the seats a per-seat subscription should have now; call it in
-/// the transaction that changed the organization's members, and wake the
-/// worker (`core.seat_sync.notify_one()`) once that has committed.
+/// Records the seats a per-seat subscription should have now, in the
+/// transaction that changed the organization's members (`Work::members_changed`
+/// does, and wakes the worker once that has committed).
 pub async fn members_changed(
     conn: &impl ConnectionTrait,
     core: &Core,
-    organization_id: &str,
+    organization_id: OrganizationId,
 ) -> AppResult<()> {
     let Some(sub) = subscriptions::current(conn, organization_id).await? else {
         return Ok(());
     };
-    let per_seat = core.plans.get(&sub.plan_id).is_some_and(|p| p.per_seat());
+    let per_seat = core.plans.resolve(&sub.plan_id).per_seat();
     if !sub.is_live() || !per_seat {
         return Ok(());
     }
-    let members = member_counts(conn, &[organization_id.to_owned()]).await?;
-    let wanted = members.get(organization_id).copied().unwrap_or(0).max(1);
+    let members = member_counts(conn, &[organization_id]).await?;
+    let wanted = members.get(&organization_id).copied().unwrap_or(0).max(1);
     subscription::Entity::update_many()
         .col_expr(
             subscription::Column::SeatsWanted,
@@ -43,7 +43,7 @@ pub async fn members_changed(
             subscription::Column::SeatSyncAfter,
             Expr::value(Option::<chrono::DateTime<Utc>>::None),
         )
-        .filter(subscription::Column::Id.eq(&sub.id))
+        .filter(subscription::Column::Id.eq(sub.id))
         .exec(conn)
         .await?;
     Ok(())
@@ -96,7 +96,7 @@ async fn push_due(core: &Core) -> AppResult<()> {
         };
         let result = gateway.set_quantity(item, wanted.max(0) as u64).await;
         let update = subscription::Entity::update_many()
-            .filter(subscription::Column::Id.eq(&sub.id))
+            .filter(subscription::Column::Id.eq(sub.id))
             // A newer count recorded meanwhile is pushed on the next pass.
             .filter(subscription::Column::SeatsWanted.eq(wanted));
         match result {

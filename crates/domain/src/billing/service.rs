@@ -14,6 +14,7 @@ use crate::{
     audit::Actor,
     auth::entity::user,
     error::{AppError, AppResult},
+    ids::OrganizationId,
     orgs::{
         entity::{membership, organization},
         service::role_in,
@@ -39,7 +40,7 @@ fn gateway(core: &Core) -> AppResult<&StripeGateway> {
 async fn customer(
     core: &Core,
     gateway: &StripeGateway,
-    organization_id: &str,
+    organization_id: OrganizationId,
 ) -> AppResult<String> {
     if let Some(existing) = customer_of(&core.db, organization_id).await? {
         return Ok(existing);
@@ -68,17 +69,19 @@ async fn customer(
 /// for the same customer.
 async fn billing_contact(
     conn: &impl ConnectionTrait,
-    organization_id: &str,
+    organization_id: OrganizationId,
 ) -> AppResult<Option<String>> {
     let first_owner = membership::Entity::find()
         .filter(membership::Column::OrganizationId.eq(organization_id))
-        .filter(membership::Column::Role.eq(Role::Owner.as_str()))
+        .filter(membership::Column::Role.eq(Role::Owner))
         .order_by_asc(membership::Column::CreatedAt)
         .order_by_asc(membership::Column::Id)
         .find_also_related(user::Entity)
         .one(conn)
         .await?;
-    Ok(first_owner.and_then(|(_, user)| user).map(|u| u.email))
+    Ok(first_owner
+        .and_then(|(_, user)| user)
+        .map(|u| u.email.to_string()))
 }
 
 /// Opens a Checkout Session for the plan's price; per-seat plans are bought
@@ -86,7 +89,7 @@ async fn billing_contact(
 pub async fn checkout(
     core: &Core,
     actor: &Actor,
-    organization_id: &str,
+    organization_id: OrganizationId,
     plan_id: &str,
     interval: BillingInterval,
 ) -> AppResult<(String, String)> {
@@ -97,7 +100,7 @@ pub async fn checkout(
     let gateway = gateway(core)?;
     let plan = core
         .plans
-        .get(plan_id)
+        .find(plan_id)
         .ok_or_else(|| AppError::bad_input("planId", "There is no such plan."))?;
     let price = plan
         .price(interval)
@@ -114,8 +117,8 @@ pub async fn checkout(
         ));
     }
     let quantity = if price.0.per_seat {
-        let members = entitlements::member_counts(&core.db, &[organization_id.to_owned()]).await?;
-        members.get(organization_id).copied().unwrap_or(1).max(1)
+        let members = entitlements::member_counts(&core.db, &[organization_id]).await?;
+        members.get(&organization_id).copied().unwrap_or(1).max(1)
     } else {
         1
     };
@@ -131,7 +134,11 @@ pub async fn checkout(
         .await
 }
 
-pub async fn portal(core: &Core, actor: &Actor, organization_id: &str) -> AppResult<String> {
+pub async fn portal(
+    core: &Core,
+    actor: &Actor,
+    organization_id: OrganizationId,
+) -> AppResult<String> {
     role_in(&core.db, organization_id, actor)
         .await?
         .require(Permission::BillingManage)?;

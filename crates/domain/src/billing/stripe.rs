@@ -29,6 +29,7 @@ use super::SubscriptionStatus;
 use crate::{
     config::StripeConfig,
     error::{AppError, AppResult},
+    ids::OrganizationId,
 };
 
 /// The metadata key that ties Stripe objects to an organization.
@@ -64,7 +65,7 @@ impl Snapshot {
             id: sub.id.to_string(),
             customer_id: sub.customer.id().to_string(),
             organization_id: sub.metadata.get(ORG_KEY).cloned(),
-            status: SubscriptionStatus::parse(sub.status.as_str())
+            status: SubscriptionStatus::from_stripe(sub.status.as_str())
                 .unwrap_or(SubscriptionStatus::Incomplete),
             price_id: item.map(|i| i.price.id.to_string()),
             item_id: item.map(|i| i.id.to_string()),
@@ -91,7 +92,11 @@ const IN_FLIGHT_WAIT: Duration = Duration::from_secs(25);
 /// refuses a key sent again with other parameters, so they are part of it:
 /// a rename between two attempts makes a second customer (which nothing
 /// records, see `service::customer`), never an error.
-fn customer_key(organization_id: &str, name: &str, email: Option<&str>) -> IdempotencyKey {
+fn customer_key(
+    organization_id: OrganizationId,
+    name: &str,
+    email: Option<&str>,
+) -> IdempotencyKey {
     let parameters =
         crate::crypto::sha256_hex(format!("{name}\n{}", email.unwrap_or("")).as_bytes());
     IdempotencyKey::new(format!(
@@ -128,11 +133,11 @@ impl StripeGateway {
     /// the answer to replay.
     pub async fn create_customer(
         &self,
-        organization_id: &str,
+        organization_id: OrganizationId,
         name: &str,
         email: Option<&str>,
     ) -> AppResult<String> {
-        let metadata = HashMap::from([(ORG_KEY.to_owned(), organization_id.to_owned())]);
+        let metadata = HashMap::from([(ORG_KEY.to_owned(), organization_id.to_string())]);
         let mut request = CreateCustomer::new().name(name).metadata(metadata);
         if let Some(email) = email {
             request = request.email(email);
@@ -162,23 +167,24 @@ impl StripeGateway {
         &self,
         config: &StripeConfig,
         customer_id: &str,
-        organization_id: &str,
+        organization_id: OrganizationId,
         price_id: &str,
         quantity: u64,
     ) -> AppResult<(String, String)> {
+        let organization_id = organization_id.to_string();
         let mut item = CreateCheckoutSessionLineItems::new();
         item.price = Some(price_id.to_owned());
         item.quantity = Some(quantity);
         let mut subscription = CreateCheckoutSessionSubscriptionData::new();
         subscription.metadata = Some(HashMap::from([(
             ORG_KEY.to_owned(),
-            organization_id.to_owned(),
+            organization_id.clone(),
         )]));
         let session = CreateCheckoutSession::new()
             .mode(CheckoutSessionMode::Subscription)
             .customer(customer_id)
             .line_items(vec![item])
-            .client_reference_id(organization_id)
+            .client_reference_id(organization_id.as_str())
             .success_url(config.success_url.as_str())
             .cancel_url(config.cancel_url.as_str())
             .subscription_data(subscription)

@@ -14,25 +14,25 @@ use serde_json::json;
 
 use super::{
     SubscriptionStatus,
-    plans::BillingInterval,
     stripe::Snapshot,
     unappliable::{self, Unappliable},
 };
 use crate::{
     Core,
     audit::{self, Actor, Event},
-    crypto,
     error::{AppError, AppResult},
+    ids::OrganizationId,
 };
 
 pub mod customer {
+    use groundwork_kernel::ids::OrganizationId;
     use sea_orm::entity::prelude::*;
 
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "stripe_customers")]
     pub struct Model {
         #[sea_orm(primary_key, auto_increment = false)]
-        pub organization_id: String,
+        pub organization_id: OrganizationId,
         pub customer_id: String,
         pub created_at: DateTimeUtc,
     }
@@ -43,21 +43,33 @@ pub mod customer {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
+groundwork_kernel::typed_id! {
+    /// The local row of a Stripe subscription.
+    pub struct SubscriptionId = "BillingSubscription";
+}
+
 pub mod subscription {
+    pub use super::SubscriptionId;
+    use groundwork_kernel::ids::OrganizationId;
     use sea_orm::entity::prelude::*;
+
+    use crate::billing::{
+        SubscriptionStatus,
+        plans::{BillingInterval, PlanId},
+    };
 
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "subscriptions")]
     pub struct Model {
         #[sea_orm(primary_key, auto_increment = false)]
-        pub id: String,
-        pub organization_id: String,
+        pub id: SubscriptionId,
+        pub organization_id: OrganizationId,
         pub stripe_subscription_id: String,
         pub customer_id: String,
-        pub status: String,
-        pub plan_id: String,
+        pub status: SubscriptionStatus,
+        pub plan_id: PlanId,
         pub price_id: Option<String>,
-        pub billing_interval: Option<String>,
+        pub billing_interval: Option<BillingInterval>,
         pub item_id: Option<String>,
         pub seats: Option<i32>,
         pub current_period_end: Option<DateTimeUtc>,
@@ -82,22 +94,10 @@ pub mod subscription {
 }
 
 impl subscription::Model {
-    pub fn status(&self) -> SubscriptionStatus {
-        SubscriptionStatus::parse(&self.status).unwrap_or(SubscriptionStatus::Incomplete)
-    }
-
-    pub fn interval(&self) -> Option<BillingInterval> {
-        match self.billing_interval.as_deref() {
-            Some("month") => Some(BillingInterval::Month),
-            Some("year") => Some(BillingInterval::Year),
-            _ => None,
-        }
-    }
-
     /// Stripe still bills it (or will): it counts for the plan and seats.
     pub fn is_live(&self) -> bool {
         !matches!(
-            self.status(),
+            self.status,
             SubscriptionStatus::Canceled | SubscriptionStatus::IncompleteExpired
         )
     }
@@ -105,7 +105,7 @@ impl subscription::Model {
 
 pub async fn customer_of(
     conn: &impl ConnectionTrait,
-    organization_id: &str,
+    organization_id: OrganizationId,
 ) -> AppResult<Option<String>> {
     Ok(customer::Entity::find_by_id(organization_id)
         .one(conn)
@@ -116,7 +116,7 @@ pub async fn customer_of(
 pub async fn organization_of_customer(
     conn: &impl ConnectionTrait,
     customer_id: &str,
-) -> AppResult<Option<String>> {
+) -> AppResult<Option<OrganizationId>> {
     Ok(customer::Entity::find()
         .filter(customer::Column::CustomerId.eq(customer_id))
         .one(conn)
@@ -131,11 +131,11 @@ pub async fn organization_of_customer(
 /// unique): callers that cannot rule it out check `organization_of_customer`.
 pub async fn link_customer(
     conn: &impl ConnectionTrait,
-    organization_id: &str,
+    organization_id: OrganizationId,
     customer_id: &str,
 ) -> AppResult<String> {
     customer::Entity::insert(customer::ActiveModel {
-        organization_id: Set(organization_id.to_owned()),
+        organization_id: Set(organization_id),
         customer_id: Set(customer_id.to_owned()),
         created_at: Set(Utc::now()),
     })
@@ -155,21 +155,21 @@ pub async fn link_customer(
 /// live ones before ended ones, newer before older.
 pub async fn by_organization(
     conn: &impl ConnectionTrait,
-    organization_ids: &[String],
-) -> AppResult<HashMap<String, subscription::Model>> {
+    organization_ids: &[OrganizationId],
+) -> AppResult<HashMap<OrganizationId, subscription::Model>> {
     let all = subscription::Entity::find()
-        .filter(subscription::Column::OrganizationId.is_in(organization_ids.iter().cloned()))
+        .filter(subscription::Column::OrganizationId.is_in(organization_ids.iter().copied()))
         .order_by_asc(subscription::Column::CreatedAt)
         .all(conn)
         .await?;
-    let mut chosen: HashMap<String, subscription::Model> = HashMap::new();
+    let mut chosen: HashMap<OrganizationId, subscription::Model> = HashMap::new();
     for sub in all {
         let replace = match chosen.get(&sub.organization_id) {
             None => true,
             Some(current) => sub.is_live() || !current.is_live(),
         };
         if replace {
-            chosen.insert(sub.organization_id.clone(), sub);
+            chosen.insert(sub.organization_id, sub);
         }
     }
     Ok(chosen)
@@ -177,11 +177,11 @@ pub async fn by_organization(
 
 pub async fn current(
     conn: &impl ConnectionTrait,
-    organization_id: &str,
+    organization_id: OrganizationId,
 ) -> AppResult<Option<subscription::Model>> {
-    Ok(by_organization(conn, &[organization_id.to_owned()])
+    Ok(by_organization(conn, &[organization_id])
         .await?
-        .remove(organization_id))
+        .remove(&organization_id))
 }
 
 /// What happened when a snapshot was offered.
@@ -214,6 +214,13 @@ pub async fn apply(
     if let Err(why) = unappliable::snapshot(snapshot) {
         return Ok(Applied::Ignored(why));
     }
+    let named = match snapshot.organization_id.as_deref() {
+        Some(org) => match unappliable::organization_id("organization_id metadata", org) {
+            Ok(org) => Some(org),
+            Err(why) => return Ok(Applied::Ignored(why)),
+        },
+        None => None,
+    };
     let existing = subscription::Entity::find()
         .filter(subscription::Column::StripeSubscriptionId.eq(&snapshot.id))
         .one(conn)
@@ -224,16 +231,16 @@ pub async fn apply(
         return Ok(Applied::Stale);
     }
     let bound_to = organization_of_customer(conn, &snapshot.customer_id).await?;
-    let organization_id = match (&existing, &snapshot.organization_id, &bound_to) {
-        (Some(existing), _, _) => existing.organization_id.clone(),
-        (None, Some(org), _) | (None, None, Some(org)) => org.clone(),
+    let organization_id = match (&existing, named, bound_to) {
+        (Some(existing), _, _) => existing.organization_id,
+        (None, Some(org), _) | (None, None, Some(org)) => org,
         (None, None, None) => {
             return Ok(Applied::Ignored(Unappliable::NoOrganization {
                 customer: snapshot.customer_id.clone(),
             }));
         }
     };
-    if crate::orgs::entity::organization::Entity::find_by_id(&organization_id)
+    if crate::orgs::entity::organization::Entity::find_by_id(organization_id)
         .one(conn)
         .await?
         .is_none()
@@ -253,17 +260,17 @@ pub async fn apply(
             },
         ));
     }
-    link_customer(conn, &organization_id, &snapshot.customer_id).await?;
+    link_customer(conn, organization_id, &snapshot.customer_id).await?;
 
     let plan = snapshot
         .price_id
         .as_deref()
         .and_then(|price| core.plans.by_stripe_price(price));
-    let plan_id = plan.map_or_else(|| core.plans.free_plan.clone(), |(p, _)| p.id.clone());
-    let interval = plan.map(|(_, i)| i.as_str().to_owned());
+    let plan_id = plan.map_or_else(|| core.plans.free_plan().clone(), |(p, _)| p.id.clone());
+    let interval = plan.map(|(_, i)| i);
     let now = Utc::now();
     let past_due_since = match (snapshot.status, &existing) {
-        (SubscriptionStatus::PastDue, Some(e)) if e.status() == SubscriptionStatus::PastDue => {
+        (SubscriptionStatus::PastDue, Some(e)) if e.status == SubscriptionStatus::PastDue => {
             e.past_due_since
         }
         (SubscriptionStatus::PastDue, _) => Some(stripe_time(changed_at)),
@@ -272,13 +279,13 @@ pub async fn apply(
     let seats = snapshot
         .quantity
         .map(|q| i32::try_from(q).unwrap_or(i32::MAX));
-    let previous_status = existing.as_ref().map(|e| e.status.clone());
+    let previous_status = existing.as_ref().map(|e| e.status.stripe_name());
     let is_new = existing.is_none();
     let mut model = match existing {
         Some(e) => e.into(),
         None => subscription::ActiveModel {
-            id: Set(crypto::new_id()),
-            organization_id: Set(organization_id.clone()),
+            id: Set(SubscriptionId::new()),
+            organization_id: Set(organization_id),
             stripe_subscription_id: Set(snapshot.id.clone()),
             seats_wanted: Set(None),
             seat_sync_attempts: Set(0),
@@ -289,7 +296,7 @@ pub async fn apply(
         },
     };
     model.customer_id = Set(snapshot.customer_id.clone());
-    model.status = Set(snapshot.status.as_str().to_owned());
+    model.status = Set(snapshot.status);
     model.plan_id = Set(plan_id.clone());
     model.price_id = Set(snapshot.price_id.clone());
     model.billing_interval = Set(interval);
@@ -314,20 +321,20 @@ pub async fn apply(
     };
     audit::record(
         conn,
-        &organization_id,
+        organization_id,
         &Actor::system(),
-        Event {
+        Event::external(
             action,
-            target_type: "subscription",
-            target_id: &stripe_subscription_id,
-            metadata: json!({
-                "status": snapshot.status.as_str(),
+            "subscription",
+            &stripe_subscription_id,
+            json!({
+                "status": snapshot.status.stripe_name(),
                 "previousStatus": previous_status,
-                "plan": plan_id,
+                "plan": plan_id.as_str(),
                 "seats": seats,
                 "cancelAtPeriodEnd": snapshot.cancel_at_period_end,
             }),
-        },
+        ),
     )
     .await?;
     Ok(match plan {
@@ -344,7 +351,7 @@ fn stripe_time(seconds: i64) -> DateTime<Utc> {
 
 /// Cancels every live subscription of an organization at Stripe, and
 /// records that; used before the organization is deleted.
-pub async fn cancel_all(core: &Core, organization_id: &str) -> AppResult<()> {
+pub async fn cancel_all(core: &Core, organization_id: OrganizationId) -> AppResult<()> {
     let live: Vec<subscription::Model> = subscription::Entity::find()
         .filter(subscription::Column::OrganizationId.eq(organization_id))
         .all(&core.db)
@@ -363,10 +370,10 @@ pub async fn cancel_all(core: &Core, organization_id: &str) -> AppResult<()> {
         subscription::Entity::update_many()
             .col_expr(
                 subscription::Column::Status,
-                Expr::value(SubscriptionStatus::Canceled.as_str()),
+                Expr::value(SubscriptionStatus::Canceled),
             )
             .col_expr(subscription::Column::UpdatedAt, Expr::value(Utc::now()))
-            .filter(subscription::Column::Id.eq(&sub.id))
+            .filter(subscription::Column::Id.eq(sub.id))
             .exec(&core.db)
             .await?;
     }

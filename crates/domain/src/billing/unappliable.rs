@@ -8,6 +8,7 @@
 use std::fmt;
 
 use super::stripe::Snapshot;
+use crate::ids::OrganizationId;
 
 /// The longest Stripe id kept: ids reach the audit log's 64-character
 /// target column. Stripe's own are a prefix and a few dozen characters.
@@ -18,14 +19,14 @@ pub enum Unappliable {
     /// Something in it no column can hold or no row can match.
     Malformed(String),
     /// It names an organization that does not exist (any more).
-    UnknownOrganization(String),
+    UnknownOrganization(OrganizationId),
     /// It names no organization, and its customer is nobody's here.
     NoOrganization { customer: String },
     /// Its customer belongs to another organization than the one it names.
     CustomerOfAnotherOrganization {
         customer: String,
-        named: String,
-        bound_to: String,
+        named: OrganizationId,
+        bound_to: OrganizationId,
     },
     /// The subscription a completed checkout names does not exist at Stripe.
     MissingAtStripe(String),
@@ -65,9 +66,9 @@ pub fn stripe_id(what: &str, id: &str) -> Result<(), Unappliable> {
 
 /// An organization id as Stripe carries it back (metadata, a checkout's
 /// client reference): the canonical uuid every organization has.
-pub fn organization_id(what: &str, id: &str) -> Result<(), Unappliable> {
+pub fn organization_id(what: &str, id: &str) -> Result<OrganizationId, Unappliable> {
     match uuid::Uuid::try_parse(id) {
-        Ok(uuid) if uuid.hyphenated().to_string() == id => Ok(()),
+        Ok(uuid) if uuid.hyphenated().to_string() == id => Ok(OrganizationId(uuid)),
         _ => Err(Unappliable::Malformed(format!("{what} {id:?}"))),
     }
 }

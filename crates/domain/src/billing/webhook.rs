@@ -28,6 +28,7 @@ use crate::{
     audit::{self, Actor, Event},
     auth::entity::user,
     error::{AppError, AppResult},
+    ids::OrganizationId,
     mail::{outbox, templates},
     orgs::entity::{membership, organization},
 };
@@ -313,25 +314,24 @@ async fn link_checkout_customer(
     customer: &str,
 ) -> AppResult<Result<(), Unappliable>> {
     let checked = unappliable::organization_id("client_reference_id", organization_id)
-        .and_then(|()| unappliable::stripe_id("customer id", customer));
-    if let Err(why) = checked {
-        return Ok(Err(why));
-    }
+        .and_then(|org| unappliable::stripe_id("customer id", customer).map(|()| org));
+    let organization_id = match checked {
+        Ok(org) => org,
+        Err(why) => return Ok(Err(why)),
+    };
     if organization::Entity::find_by_id(organization_id)
         .one(conn)
         .await?
         .is_none()
     {
-        return Ok(Err(Unappliable::UnknownOrganization(
-            organization_id.to_owned(),
-        )));
+        return Ok(Err(Unappliable::UnknownOrganization(organization_id)));
     }
     if let Some(bound_to) = subscriptions::organization_of_customer(conn, customer).await?
         && bound_to != organization_id
     {
         return Ok(Err(Unappliable::CustomerOfAnotherOrganization {
             customer: customer.to_owned(),
-            named: organization_id.to_owned(),
+            named: organization_id,
             bound_to,
         }));
     }
@@ -361,7 +361,7 @@ async fn trial_will_end(
             .trial_end
             .map_or_else(|| "soon".to_owned(), |t| t.format("%Y-%m-%d").to_string());
         let link = &core.config.stripe.portal_return_url;
-        notify(conn, &org, &[Role::Owner], |name| {
+        notify(conn, org, &[Role::Owner], |name| {
             templates::trial_ending(name, &ends, link)
         })
         .await?;
@@ -395,21 +395,23 @@ async fn invoice_event(
     let Some(org) = subscriptions::organization_of_customer(conn, &customer).await? else {
         return Ok(Some(Unappliable::NoOrganization { customer }.to_string()));
     };
+    let action = if paid {
+        "invoice.paid"
+    } else {
+        "invoice.payment_failed"
+    };
+    let metadata =
+        json!({ "amountDue": invoice.amount_due, "currency": invoice.currency.to_string() });
     audit::record(
         conn,
-        &org,
+        org,
         &Actor::system(),
-        Event {
-            action: if paid { "invoice.paid" } else { "invoice.payment_failed" },
-            target_type: "invoice",
-            target_id: &invoice_id,
-            metadata: json!({ "amountDue": invoice.amount_due, "currency": invoice.currency.to_string() }),
-        },
+        Event::external(action, "invoice", &invoice_id, metadata),
     )
     .await?;
     if !paid {
         let link = &core.config.stripe.portal_return_url;
-        notify(conn, &org, &[Role::Owner, Role::Admin], |name| {
+        notify(conn, org, &[Role::Owner, Role::Admin], |name| {
             templates::payment_failed(name, link)
         })
         .await?;
@@ -420,7 +422,7 @@ async fn invoice_event(
 /// Mails the organization's members of the given roles, in the event's transaction.
 async fn notify(
     conn: &impl ConnectionTrait,
-    organization_id: &str,
+    organization_id: OrganizationId,
     roles: &[Role],
     mail: impl Fn(&str) -> crate::mail::Mail,
 ) -> AppResult<()> {
@@ -430,13 +432,13 @@ async fn notify(
         .ok_or(AppError::NotFound("Organization"))?;
     let recipients = membership::Entity::find()
         .filter(membership::Column::OrganizationId.eq(organization_id))
-        .filter(membership::Column::Role.is_in(roles.iter().map(|r| r.as_str())))
+        .filter(membership::Column::Role.is_in(roles.iter().copied()))
         .find_also_related(user::Entity)
         .all(conn)
         .await?;
     for (_, user) in recipients {
         if let Some(user) = user {
-            outbox::enqueue(conn, &user.email, mail(&org.name)).await?;
+            outbox::enqueue(conn, user.email.as_str(), mail(&org.name)).await?;
         }
     }
     Ok(())

@@ -13,14 +13,20 @@ use tokio_util::sync::CancellationToken;
 use super::{Mail, Mailer};
 use crate::{db::bounded, error::AppResult};
 
+groundwork_kernel::typed_id! {
+    /// A message in the outbox.
+    pub struct MailId = "Mail";
+}
+
 pub mod entity {
+    pub use super::MailId;
     use sea_orm::entity::prelude::*;
 
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "mail_outbox")]
     pub struct Model {
         #[sea_orm(primary_key, auto_increment = false)]
-        pub id: String,
+        pub id: MailId,
         pub to_address: String,
         pub subject: String,
         pub text_body: String,
@@ -44,7 +50,7 @@ use entity::{ActiveModel, Column, Entity};
 pub async fn enqueue(conn: &impl ConnectionTrait, to: &str, mail: Mail) -> AppResult<()> {
     let now = Utc::now();
     Entity::insert(ActiveModel {
-        id: Set(crate::crypto::new_id()),
+        id: Set(MailId::new()),
         to_address: Set(to.to_owned()),
         subject: Set(mail.subject),
         text_body: Set(mail.text),
@@ -111,7 +117,7 @@ async fn deliver_due(
         let claimed = Entity::update_many()
             .col_expr(Column::Attempts, Expr::value(message.attempts + 1))
             .col_expr(Column::NextAttemptAt, Expr::value(now + LEASE))
-            .filter(Column::Id.eq(&message.id))
+            .filter(Column::Id.eq(message.id))
             .filter(Column::Attempts.eq(message.attempts))
             .filter(Column::SentAt.is_null())
             .exec(db);
@@ -124,7 +130,7 @@ async fn deliver_due(
             text: message.text_body.clone(),
             html: message.html_body.clone(),
         };
-        let update = Entity::update_many().filter(Column::Id.eq(&message.id));
+        let update = Entity::update_many().filter(Column::Id.eq(message.id));
         match mailer.send(&message.to_address, &mail).await {
             Ok(()) => {
                 let sent = update

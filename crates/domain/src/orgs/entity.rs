@@ -1,17 +1,45 @@
 //! Tables of the organizations slice.
 
+use groundwork_kernel::typed_id;
+
+typed_id! {
+    /// A user's membership of an organization.
+    pub struct MembershipId = "Membership";
+}
+
+typed_id! {
+    pub struct InvitationId = "Invitation";
+}
+
+/// What became of an invitation, as stored; `EXPIRED` is what a pending
+/// one past its expiry shows (`invitations::InvitationStatus`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, sea_orm::EnumIter, sea_orm::DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "Text")]
+pub enum InvitationState {
+    #[sea_orm(string_value = "PENDING")]
+    Pending,
+    #[sea_orm(string_value = "ACCEPTED")]
+    Accepted,
+    #[sea_orm(string_value = "DECLINED")]
+    Declined,
+    #[sea_orm(string_value = "REVOKED")]
+    Revoked,
+}
+
 pub mod organization {
+    pub use groundwork_kernel::ids::OrganizationId;
+    use groundwork_kernel::ids::UserId;
     use sea_orm::entity::prelude::*;
 
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "organizations")]
     pub struct Model {
         #[sea_orm(primary_key, auto_increment = false)]
-        pub id: String,
+        pub id: OrganizationId,
         pub name: String,
         pub slug: String,
         pub personal: bool,
-        pub created_by: Option<String>,
+        pub created_by: Option<UserId>,
         pub created_at: DateTimeUtc,
         pub updated_at: DateTimeUtc,
     }
@@ -23,26 +51,22 @@ pub mod organization {
 }
 
 pub mod membership {
+    pub use super::MembershipId;
+    use groundwork_kernel::ids::{OrganizationId, UserId};
     use sea_orm::entity::prelude::*;
 
-    use crate::{access::Role, error::AppResult};
+    use crate::access::Role;
 
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "memberships")]
     pub struct Model {
         #[sea_orm(primary_key, auto_increment = false)]
-        pub id: String,
-        pub organization_id: String,
-        pub user_id: String,
-        pub role: String,
+        pub id: MembershipId,
+        pub organization_id: OrganizationId,
+        pub user_id: UserId,
+        pub role: Role,
         pub created_at: DateTimeUtc,
         pub updated_at: DateTimeUtc,
-    }
-
-    impl Model {
-        pub fn role(&self) -> AppResult<Role> {
-            self.role.parse()
-        }
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -77,22 +101,29 @@ pub mod membership {
 }
 
 pub mod invitation {
+    pub use super::{InvitationId, InvitationState};
+    use groundwork_kernel::{
+        email::EmailAddress,
+        ids::{OrganizationId, UserId},
+    };
     use sea_orm::entity::prelude::*;
+
+    use crate::access::Role;
 
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "invitations")]
     pub struct Model {
         #[sea_orm(primary_key, auto_increment = false)]
-        pub id: String,
-        pub organization_id: String,
-        pub email: String,
-        pub role: String,
+        pub id: InvitationId,
+        pub organization_id: OrganizationId,
+        pub email: EmailAddress,
+        pub role: Role,
         pub token_hash: String,
-        pub invited_by: Option<String>,
-        /// PENDING, ACCEPTED, DECLINED or REVOKED; EXPIRED is derived from `expires_at`.
-        pub status: String,
+        pub invited_by: Option<UserId>,
+        /// EXPIRED is derived from `expires_at`.
+        pub status: InvitationState,
         pub expires_at: DateTimeUtc,
-        pub accepted_by: Option<String>,
+        pub accepted_by: Option<UserId>,
         pub responded_at: Option<DateTimeUtc>,
         pub created_at: DateTimeUtc,
         pub updated_at: DateTimeUtc,

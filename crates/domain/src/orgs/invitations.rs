@@ -9,20 +9,25 @@ use sea_orm::{
 use serde_json::json;
 
 use super::{
-    entity::{invitation, membership, organization},
-    service::{self, add_member, lock, role_in},
+    MEMBERS,
+    entity::{InvitationId, InvitationState, invitation, membership, organization},
+    service::{self, add_member},
 };
 use crate::{
     Core,
     access::{Permission, Role},
-    audit::{self, Actor, Event},
-    auth::{entity::user, validate},
+    audit::{Actor, Event},
+    auth::entity::user,
     crypto,
+    email::EmailAddress,
     error::{AppError, AppResult},
+    ids::{TypedId, UserId},
     mail::{outbox, templates},
+    uow::Work,
 };
 
-/// The stored statuses; EXPIRED is what a PENDING one past its expiry shows.
+/// What an invitation shows: its stored state, or EXPIRED for a pending
+/// one past its expiry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum InvitationStatus {
     Pending,
@@ -33,48 +38,38 @@ pub enum InvitationStatus {
 }
 
 impl InvitationStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "PENDING",
-            Self::Accepted => "ACCEPTED",
-            Self::Declined => "DECLINED",
-            Self::Revoked => "REVOKED",
-            Self::Expired => "EXPIRED",
-        }
-    }
-
     /// What an invitation shows at `now`.
     pub fn of(invitation: &invitation::Model, now: DateTime<Utc>) -> Self {
-        match invitation.status.as_str() {
-            "PENDING" if invitation.expires_at <= now => Self::Expired,
-            "PENDING" => Self::Pending,
-            "ACCEPTED" => Self::Accepted,
-            "DECLINED" => Self::Declined,
-            _ => Self::Revoked,
+        match invitation.status {
+            InvitationState::Pending if invitation.expires_at <= now => Self::Expired,
+            InvitationState::Pending => Self::Pending,
+            InvitationState::Accepted => Self::Accepted,
+            InvitationState::Declined => Self::Declined,
+            InvitationState::Revoked => Self::Revoked,
         }
     }
 }
 
-/// Ends a pending invitation with `status`; false when it was no longer
+/// Ends a pending invitation in `state`; false when it was no longer
 /// pending (or, unless revoked, had expired). Conditional on the status, so
 /// of two concurrent requests only one ends it.
 async fn close(
     conn: &impl ConnectionTrait,
-    id: &str,
-    status: InvitationStatus,
-    accepted_by: Option<&str>,
+    id: InvitationId,
+    state: InvitationState,
+    accepted_by: Option<UserId>,
 ) -> AppResult<bool> {
     let now = Utc::now();
     let mut update = invitation::Entity::update_many()
-        .col_expr(invitation::Column::Status, Expr::value(status.as_str()))
+        .col_expr(invitation::Column::Status, Expr::value(state))
         .col_expr(invitation::Column::RespondedAt, Expr::value(now))
         .col_expr(invitation::Column::UpdatedAt, Expr::value(now))
         .filter(invitation::Column::Id.eq(id))
-        .filter(invitation::Column::Status.eq(InvitationStatus::Pending.as_str()));
+        .filter(invitation::Column::Status.eq(InvitationState::Pending));
     if let Some(user) = accepted_by {
         update = update.col_expr(invitation::Column::AcceptedBy, Expr::value(user));
     }
-    if status != InvitationStatus::Revoked {
+    if state != InvitationState::Revoked {
         update = update.filter(invitation::Column::ExpiresAt.gt(now));
     }
     Ok(update.exec(conn).await?.rows_affected == 1)
@@ -98,85 +93,81 @@ async fn find_by_token(conn: &impl ConnectionTrait, token: &str) -> AppResult<in
 
 /// An invitation of an organization the actor may manage invitations of;
 /// anyone else gets `NOT_FOUND`, whatever the id.
-async fn managed(
-    conn: &impl ConnectionTrait,
-    actor: &Actor,
-    id: &str,
-) -> AppResult<(invitation::Model, Role)> {
+async fn managed(work: &Work<'_>, id: InvitationId) -> AppResult<invitation::Model> {
     let found = invitation::Entity::find_by_id(id)
-        .one(conn)
+        .one(&**work)
         .await?
         .ok_or(AppError::NotFound("Invitation"))?;
-    let role = role_in(conn, &found.organization_id, actor)
+    let role = work
+        .role_in(found.organization_id)
         .await
         .map_err(|_| AppError::NotFound("Invitation"))?;
     role.require(Permission::MemberInvite)?;
-    Ok((found, role))
+    Ok(found)
 }
 
-fn invitation_event<'a>(action: &'a str, inv: &'a invitation::Model) -> Event<'a> {
-    Event {
+fn invitation_event(action: &'static str, inv: &invitation::Model) -> Event {
+    Event::on(
         action,
-        target_type: "invitation",
-        target_id: &inv.id,
-        metadata: json!({ "email": inv.email, "role": inv.role }),
-    }
+        inv.id,
+        json!({ "email": inv.email, "role": inv.role.as_str() }),
+    )
 }
 
 async fn send_invitation_mail(
-    conn: &impl ConnectionTrait,
-    core: &Core,
+    work: &Work<'_>,
     org: &organization::Model,
-    inviter: Option<&str>,
     inv: &invitation::Model,
     token: &str,
 ) -> AppResult<()> {
-    let inviter_name = match inviter {
+    let inviter_name = match work.actor().user_id {
         Some(id) => user::Entity::find_by_id(id)
-            .one(conn)
+            .one(&**work)
             .await?
             .map(|u| u.name),
         None => None,
     };
+    let core = work.core();
     let link = format!("{}/invitations/accept?token={token}", core.config.app_url);
     let expires = inv.expires_at.format("%Y-%m-%d %H:%M UTC").to_string();
     let mail = templates::invitation(
         &org.name,
         inviter_name.as_deref(),
-        &inv.role,
+        inv.role.as_str(),
         &link,
         &expires,
     );
-    outbox::enqueue(conn, &inv.email, mail).await
+    outbox::enqueue(&**work, inv.email.as_str(), mail).await
 }
 
 pub async fn invite(
     core: &Core,
     actor: &Actor,
-    organization_id: &str,
+    organization_id: crate::ids::OrganizationId,
     email: &str,
     role: Role,
 ) -> AppResult<invitation::Model> {
-    let email = validate::email("email", email)?;
-    let txn = core.begin().await?;
-    let my_role = role_in(&txn, organization_id, actor).await?;
-    my_role.require(Permission::MemberInvite)?;
+    let email = EmailAddress::parse("email", email)?;
+    let work = Work::begin(core, actor).await?;
+    let my_role = work
+        .require(organization_id, Permission::MemberInvite)
+        .await?;
     if !my_role.may_grant(role) {
         return Err(AppError::forbidden(
             "You cannot invite someone with a role above your own.",
         ));
     }
-    let org = lock(&txn, organization_id).await?;
+    let org = work.lock(organization_id).await?;
     if org.personal {
         return Err(AppError::conflict(
             "A personal organization cannot take invitations.",
         ));
     }
     let already_member = membership::Entity::find()
-        .filter(membership::Column::OrganizationId.eq(&org.id))
+        .filter(membership::Column::OrganizationId.eq(org.id))
         .inner_join(user::Entity)
-        .filter(user::Column::Email.eq(&email))
-        .one(&txn)
+        .filter(user::Column::Email.eq(email.clone()))
+        .one(&*work)
         .await?
         .is_some();
     if already_member {
@@ -184,57 +175,52 @@ pub async fn invite(
     }
     let now = Utc::now();
     let pending = invitation::Entity::find()
-        .filter(invitation::Column::OrganizationId.eq(&org.id))
-        .filter(invitation::Column::Email.eq(&email))
-        .filter(invitation::Column::Status.eq("PENDING"))
+        .filter(invitation::Column::OrganizationId.eq(org.id))
+        .filter(invitation::Column::Email.eq(email.clone()))
+        .filter(invitation::Column::Status.eq(InvitationState::Pending))
         .filter(invitation::Column::ExpiresAt.gt(now))
-        .one(&txn)
+        .one(&*work)
         .await?;
     if pending.is_some() {
         return Err(AppError::conflict(
             "This email already has a pending invitation.",
         ));
     }
-    crate::billing::entitlements::ensure_member_capacity(&txn, core, &org.id).await?;
+    work.ensure_capacity(org.id, MEMBERS).await?;
     let token = crypto::random_token();
     let inv = invitation::ActiveModel {
-        id: Set(crypto::new_id()),
-        organization_id: Set(org.id.clone()),
+        id: Set(InvitationId::new()),
+        organization_id: Set(org.id),
         email: Set(email),
-        role: Set(role.as_str().to_owned()),
+        role: Set(role),
         token_hash: Set(crypto::token_hash(&token)),
-        invited_by: Set(actor.user_id.clone()),
-        status: Set("PENDING".into()),
+        invited_by: Set(actor.user_id),
+        status: Set(InvitationState::Pending),
         expires_at: Set(now + core.config.invitation_ttl),
         accepted_by: Set(None),
         responded_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     }
-    .insert(&txn)
+    .insert(&*work)
     .await?;
-    send_invitation_mail(&txn, core, &org, actor.user_id.as_deref(), &inv, &token).await?;
-    audit::record(
-        &txn,
-        &org.id,
-        actor,
-        invitation_event("invitation.created", &inv),
-    )
-    .await?;
-    txn.commit().await?;
+    send_invitation_mail(&work, &org, &inv, &token).await?;
+    work.audit(org.id, invitation_event("invitation.created", &inv))
+        .await?;
+    work.commit().await?;
     Ok(inv)
 }
 
 /// A new link and expiry for a pending (or lapsed) invitation; the old link dies.
-pub async fn resend(core: &Core, actor: &Actor, id: &str) -> AppResult<invitation::Model> {
-    let txn = core.begin().await?;
-    let (inv, _) = managed(&txn, actor, id).await?;
-    let org = lock(&txn, &inv.organization_id).await?;
-    let inv = invitation::Entity::find_by_id(&inv.id)
-        .one(&txn)
+pub async fn resend(core: &Core, actor: &Actor, id: InvitationId) -> AppResult<invitation::Model> {
+    let work = Work::begin(core, actor).await?;
+    let inv = managed(&work, id).await?;
+    let org = work.lock(inv.organization_id).await?;
+    let inv = invitation::Entity::find_by_id(inv.id)
+        .one(&*work)
         .await?
         .ok_or(AppError::NotFound("Invitation"))?;
-    if inv.status != "PENDING" {
+    if inv.status != InvitationState::Pending {
         return Err(AppError::conflict(
             "Only a pending invitation can be sent again.",
         ));
@@ -245,40 +231,33 @@ pub async fn resend(core: &Core, actor: &Actor, id: &str) -> AppResult<invitatio
     model.token_hash = Set(crypto::token_hash(&token));
     model.expires_at = Set(now + core.config.invitation_ttl);
     model.updated_at = Set(now);
-    let inv = model.update(&txn).await?;
-    send_invitation_mail(&txn, core, &org, actor.user_id.as_deref(), &inv, &token).await?;
-    audit::record(
-        &txn,
-        &org.id,
-        actor,
-        invitation_event("invitation.resent", &inv),
-    )
-    .await?;
-    txn.commit().await?;
+    let inv = model.update(&*work).await?;
+    send_invitation_mail(&work, &org, &inv, &token).await?;
+    work.audit(org.id, invitation_event("invitation.resent", &inv))
+        .await?;
+    work.commit().await?;
     Ok(inv)
 }
 
-pub async fn revoke(core: &Core, actor: &Actor, id: &str) -> AppResult<invitation::Model> {
-    let txn = core.begin().await?;
-    let (inv, _) = managed(&txn, actor, id).await?;
+pub async fn revoke(core: &Core, actor: &Actor, id: InvitationId) -> AppResult<invitation::Model> {
+    let work = Work::begin(core, actor).await?;
+    let inv = managed(&work, id).await?;
     // Revoking a lapsed invitation is allowed: it tidies the list.
-    if !close(&txn, &inv.id, InvitationStatus::Revoked, None).await? {
+    if !close(&*work, inv.id, InvitationState::Revoked, None).await? {
         return Err(AppError::conflict(
             "Only a pending invitation can be revoked.",
         ));
     }
-    let inv = invitation::Entity::find_by_id(&inv.id)
-        .one(&txn)
+    let inv = invitation::Entity::find_by_id(inv.id)
+        .one(&*work)
         .await?
         .ok_or(AppError::NotFound("Invitation"))?;
-    audit::record(
-        &txn,
-        &inv.organization_id,
-        actor,
+    work.audit(
+        inv.organization_id,
         invitation_event("invitation.revoked", &inv),
     )
     .await?;
-    txn.commit().await?;
+    work.commit().await?;
     Ok(inv)
 }
 
@@ -290,13 +269,13 @@ pub async fn preview(
     let Ok(inv) = find_by_token(&core.db, token).await else {
         return Ok(None);
     };
-    let Some(org) = organization::Entity::find_by_id(&inv.organization_id)
+    let Some(org) = organization::Entity::find_by_id(inv.organization_id)
         .one(&core.db)
         .await?
     else {
         return Ok(None);
     };
-    let inviter = match &inv.invited_by {
+    let inviter = match inv.invited_by {
         Some(id) => user::Entity::find_by_id(id).one(&core.db).await?,
         None => None,
     };
@@ -307,17 +286,15 @@ pub async fn preview(
 /// The status change is conditional, so one invitation makes one member
 /// however many requests race for it.
 async fn join(
-    conn: &impl ConnectionTrait,
-    core: &Core,
+    work: &mut Work<'_>,
     inv: &invitation::Model,
     user: &user::Model,
-    actor: &Actor,
 ) -> AppResult<membership::Model> {
-    lock(conn, &inv.organization_id).await?;
-    if !close(conn, &inv.id, InvitationStatus::Accepted, Some(&user.id)).await? {
+    work.lock(inv.organization_id).await?;
+    if !close(&**work, inv.id, InvitationState::Accepted, Some(user.id)).await? {
         return Err(AppError::forbidden("This invitation is no longer valid."));
     }
-    if service::membership_of(conn, &inv.organization_id, &user.id)
+    if service::membership_of(&**work, inv.organization_id, user.id)
         .await?
         .is_some()
     {
@@ -325,33 +302,20 @@ async fn join(
             "You are already a member of this organization.",
         ));
     }
-    let role: Role = inv.role.parse()?;
-    let member = add_member(conn, &inv.organization_id, &user.id, role).await?;
-    audit::record(
-        conn,
-        &inv.organization_id,
-        actor,
+    let member = add_member(&**work, inv.organization_id, user.id, inv.role).await?;
+    work.audit(
+        inv.organization_id,
         invitation_event("invitation.accepted", inv),
     )
     .await?;
-    audit::record(
-        conn,
-        &inv.organization_id,
-        actor,
-        member_joined(&member, role),
+    let joined = json!({ "userId": member.user_id.global(), "role": inv.role.as_str() });
+    work.audit(
+        inv.organization_id,
+        Event::on("member.joined", member.id, joined),
     )
     .await?;
-    crate::billing::seats::members_changed(conn, core, &inv.organization_id).await?;
+    work.members_changed(inv.organization_id).await?;
     Ok(member)
-}
-
-fn member_joined(member: &membership::Model, role: Role) -> Event<'_> {
-    Event {
-        action: "member.joined",
-        target_type: "membership",
-        target_id: &member.id,
-        metadata: json!({ "userId": crate::ids::NodeType::User.global(&member.user_id), "role": role.as_str() }),
-    }
 }
 
 /// Accepts for the signed-in user, whose verified email must be the invited one.
@@ -361,8 +325,8 @@ pub async fn accept(
     user: &user::Model,
     token: &str,
 ) -> AppResult<membership::Model> {
-    let txn = core.begin().await?;
-    let inv = find_by_token(&txn, token).await?;
+    let mut work = Work::begin(core, actor).await?;
+    let inv = find_by_token(&*work, token).await?;
     if InvitationStatus::of(&inv, Utc::now()) != InvitationStatus::Pending {
         return Err(AppError::forbidden("This invitation is no longer valid."));
     }
@@ -379,27 +343,24 @@ pub async fn accept(
              or reset your password, which confirms it too.",
         ));
     }
-    let member = join(&txn, core, &inv, user, actor).await?;
-    txn.commit().await?;
-    core.seat_sync.notify_one();
+    let member = join(&mut work, &inv, user).await?;
+    work.commit().await?;
     Ok(member)
 }
 
 /// Declines by link: holding the link is what proves it was received.
 pub async fn decline(core: &Core, actor: &Actor, token: &str) -> AppResult<bool> {
-    let txn = core.begin().await?;
-    let inv = find_by_token(&txn, token).await?;
-    if !close(&txn, &inv.id, InvitationStatus::Declined, None).await? {
+    let work = Work::begin(core, actor).await?;
+    let inv = find_by_token(&*work, token).await?;
+    if !close(&*work, inv.id, InvitationState::Declined, None).await? {
         return Err(AppError::forbidden("This invitation is no longer valid."));
     }
-    audit::record(
-        &txn,
-        &inv.organization_id,
-        actor,
+    work.audit(
+        inv.organization_id,
         invitation_event("invitation.declined", &inv),
     )
     .await?;
-    txn.commit().await?;
+    work.commit().await?;
     Ok(true)
 }
 
@@ -408,7 +369,7 @@ pub async fn decline(core: &Core, actor: &Actor, token: &str) -> AppResult<bool>
 pub async fn check_at_sign_up(
     conn: &impl ConnectionTrait,
     token: &str,
-    email: &str,
+    email: &EmailAddress,
 ) -> AppResult<invitation::Model> {
     let inv = find_by_token(conn, token).await.map_err(|e| match e {
         AppError::NotFound(_) => AppError::bad_input(
@@ -423,7 +384,7 @@ pub async fn check_at_sign_up(
             "This invitation is invalid or has expired.",
         ));
     }
-    if inv.email != email {
+    if inv.email != *email {
         return Err(AppError::bad_input(
             "email",
             "Sign up with the email address the invitation was sent to.",
@@ -432,13 +393,11 @@ pub async fn check_at_sign_up(
     Ok(inv)
 }
 
-/// Completes `check_at_sign_up` once the user exists.
+/// Completes `check_at_sign_up` once the user exists, in the sign-up's work.
 pub async fn join_at_sign_up(
-    conn: &impl ConnectionTrait,
-    core: &Core,
+    work: &mut Work<'_>,
     inv: &invitation::Model,
     user: &user::Model,
-    actor: &Actor,
 ) -> AppResult<membership::Model> {
-    join(conn, core, inv, user, actor).await
+    join(work, inv, user).await
 }

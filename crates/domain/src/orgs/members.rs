@@ -10,38 +10,43 @@ use sea_orm::{
 use serde_json::json;
 
 use super::{
-    entity::{membership, organization},
-    service::{lock, membership_of, role_in},
+    entity::{MembershipId, membership, organization},
+    service::{membership_of, role_in},
 };
 use crate::{
     Core,
     access::{Permission, Role},
-    audit::{self, Actor, Event},
+    audit::{Actor, Event},
+    counters,
     error::{AppError, AppResult},
-    ids::NodeType,
+    ids::{OrganizationId, TypedId, UserId},
+    uow::Work,
 };
 
 /// A membership the actor may see: one of an organization the actor
 /// belongs to; any other is `NOT_FOUND`.
 async fn visible_membership(
     conn: &impl ConnectionTrait,
-    membership_id: &str,
+    membership_id: MembershipId,
     actor: &Actor,
 ) -> AppResult<(membership::Model, Role)> {
     let target = membership::Entity::find_by_id(membership_id)
         .one(conn)
         .await?
         .ok_or(AppError::NotFound("Membership"))?;
-    let role = role_in(conn, &target.organization_id, actor)
+    let role = role_in(conn, target.organization_id, actor)
         .await
         .map_err(|_| AppError::NotFound("Membership"))?;
     Ok((target, role))
 }
 
-async fn owner_count(conn: &impl ConnectionTrait, organization_id: &str) -> AppResult<u64> {
+async fn owner_count(
+    conn: &impl ConnectionTrait,
+    organization_id: OrganizationId,
+) -> AppResult<u64> {
     Ok(membership::Entity::find()
         .filter(membership::Column::OrganizationId.eq(organization_id))
-        .filter(membership::Column::Role.eq(Role::Owner.as_str()))
+        .filter(membership::Column::Role.eq(Role::Owner))
         .count(conn)
         .await?)
 }
@@ -56,123 +61,105 @@ async fn set_role(
     role: Role,
 ) -> AppResult<membership::Model> {
     let mut model: membership::ActiveModel = membership.into();
-    model.role = Set(role.as_str().to_owned());
+    model.role = Set(role);
     model.updated_at = Set(Utc::now());
     Ok(model.update(conn).await?)
-}
-
-fn member_event<'a>(
-    action: &'a str,
-    m: &'a membership::Model,
-    metadata: serde_json::Value,
-) -> Event<'a> {
-    Event {
-        action,
-        target_type: "membership",
-        target_id: &m.id,
-        metadata,
-    }
 }
 
 pub async fn update_member_role(
     core: &Core,
     actor: &Actor,
-    membership_id: &str,
+    membership_id: MembershipId,
     role: Role,
 ) -> AppResult<membership::Model> {
-    let txn = core.begin().await?;
-    let (target, my_role) = visible_membership(&txn, membership_id, actor).await?;
+    let work = Work::begin(core, actor).await?;
+    let (target, my_role) = visible_membership(&*work, membership_id, actor).await?;
     my_role.require(Permission::MemberUpdateRole)?;
-    lock(&txn, &target.organization_id).await?;
+    work.lock(target.organization_id).await?;
     // Read again under the lock: a concurrent change may have come first.
-    let (target, my_role) = visible_membership(&txn, membership_id, actor).await?;
+    let (target, my_role) = visible_membership(&*work, membership_id, actor).await?;
     my_role.require(Permission::MemberUpdateRole)?;
-    let current = target.role()?;
+    let current = target.role;
     if !my_role.may_manage(current) || !my_role.may_grant(role) {
         return Err(AppError::forbidden(
             "Only an owner can change owners or make someone owner.",
         ));
     }
     if current == role {
-        txn.commit().await?;
+        work.commit().await?;
         return Ok(target);
     }
-    if current == Role::Owner && owner_count(&txn, &target.organization_id).await? <= 1 {
+    if current == Role::Owner && owner_count(&*work, target.organization_id).await? <= 1 {
         return Err(last_owner());
     }
-    let org_id = target.organization_id.clone();
-    let updated = set_role(&txn, target, role).await?;
-    let metadata = json!({ "userId": NodeType::User.global(&updated.user_id), "from": current.as_str(), "to": role.as_str() });
-    audit::record(
-        &txn,
-        &org_id,
-        actor,
-        member_event("member.role_updated", &updated, metadata),
+    let updated = set_role(&*work, target, role).await?;
+    let metadata = json!({ "userId": updated.user_id.global(), "from": current.as_str(), "to": role.as_str() });
+    work.audit(
+        updated.organization_id,
+        Event::on("member.role_updated", updated.id, metadata),
     )
     .await?;
-    txn.commit().await?;
+    work.commit().await?;
     Ok(updated)
 }
 
-pub async fn remove_member(core: &Core, actor: &Actor, membership_id: &str) -> AppResult<bool> {
-    let txn = core.begin().await?;
-    let (target, _) = visible_membership(&txn, membership_id, actor).await?;
-    lock(&txn, &target.organization_id).await?;
-    let (target, my_role) = visible_membership(&txn, membership_id, actor).await?;
+pub async fn remove_member(
+    core: &Core,
+    actor: &Actor,
+    membership_id: MembershipId,
+) -> AppResult<bool> {
+    let mut work = Work::begin(core, actor).await?;
+    let (target, _) = visible_membership(&*work, membership_id, actor).await?;
+    work.lock(target.organization_id).await?;
+    let (target, my_role) = visible_membership(&*work, membership_id, actor).await?;
     my_role.require(Permission::MemberRemove)?;
-    let current = target.role()?;
-    if !my_role.may_manage(current) {
+    if !my_role.may_manage(target.role) {
         return Err(AppError::forbidden("Only an owner can remove an owner."));
     }
-    remove(&txn, core, actor, target, "member.removed").await?;
-    txn.commit().await?;
-    core.seat_sync.notify_one();
+    remove(&mut work, target, "member.removed").await?;
+    work.commit().await?;
     Ok(true)
 }
 
 /// Removes a membership unless it holds the organization's last owner.
-/// The caller holds the organization's lock.
+/// The work holds the organization's lock.
 async fn remove(
-    conn: &impl ConnectionTrait,
-    core: &Core,
-    actor: &Actor,
+    work: &mut Work<'_>,
     target: membership::Model,
-    action: &str,
+    action: &'static str,
 ) -> AppResult<()> {
-    let role = target.role()?;
-    if role == Role::Owner && owner_count(conn, &target.organization_id).await? <= 1 {
+    let role = target.role;
+    if role == Role::Owner && owner_count(&**work, target.organization_id).await? <= 1 {
         return Err(last_owner());
     }
-    membership::Entity::delete_by_id(&target.id)
-        .exec(conn)
+    membership::Entity::delete_by_id(target.id)
+        .exec(&**work)
         .await?;
-    let metadata =
-        json!({ "userId": NodeType::User.global(&target.user_id), "role": role.as_str() });
-    audit::record(
-        conn,
-        &target.organization_id,
-        actor,
-        member_event(action, &target, metadata),
+    work.count(target.organization_id, counters::MEMBERS, -1)
+        .await?;
+    let metadata = json!({ "userId": target.user_id.global(), "role": role.as_str() });
+    work.audit(
+        target.organization_id,
+        Event::on(action, target.id, metadata),
     )
     .await?;
-    crate::billing::seats::members_changed(conn, core, &target.organization_id).await
+    work.members_changed(target.organization_id).await
 }
 
-pub async fn leave(core: &Core, actor: &Actor, organization_id: &str) -> AppResult<bool> {
-    let txn = core.begin().await?;
-    role_in(&txn, organization_id, actor).await?;
-    let org = lock(&txn, organization_id).await?;
+pub async fn leave(core: &Core, actor: &Actor, organization_id: OrganizationId) -> AppResult<bool> {
+    let mut work = Work::begin(core, actor).await?;
+    work.role_in(organization_id).await?;
+    let org = work.lock(organization_id).await?;
     if org.personal {
         return Err(AppError::conflict(
             "You cannot leave your personal organization.",
         ));
     }
-    let mine = membership_of(&txn, organization_id, actor.id())
+    let mine = membership_of(&*work, organization_id, actor.id()?)
         .await?
         .ok_or(AppError::NotFound("Organization"))?;
-    remove(&txn, core, actor, mine, "member.left").await?;
-    txn.commit().await?;
-    core.seat_sync.notify_one();
+    remove(&mut work, mine, "member.left").await?;
+    work.commit().await?;
     Ok(true)
 }
 
@@ -180,88 +167,82 @@ pub async fn leave(core: &Core, actor: &Actor, organization_id: &str) -> AppResu
 pub async fn transfer_ownership(
     core: &Core,
     actor: &Actor,
-    organization_id: &str,
-    to_user_id: &str,
+    organization_id: OrganizationId,
+    to_user_id: UserId,
 ) -> AppResult<organization::Model> {
-    let txn = core.begin().await?;
-    role_in(&txn, organization_id, actor).await?;
-    let org = lock(&txn, organization_id).await?;
-    let mine = membership_of(&txn, organization_id, actor.id())
+    let me = actor.id()?;
+    let work = Work::begin(core, actor).await?;
+    work.role_in(organization_id).await?;
+    let org = work.lock(organization_id).await?;
+    let mine = membership_of(&*work, organization_id, me)
         .await?
         .ok_or(AppError::NotFound("Organization"))?;
-    mine.role()?.require(Permission::OwnershipTransfer)?;
-    if to_user_id == actor.id() {
+    mine.role.require(Permission::OwnershipTransfer)?;
+    if to_user_id == me {
         return Err(AppError::bad_input(
             "toUserId",
             "You already own this organization.",
         ));
     }
-    let target = membership_of(&txn, organization_id, to_user_id)
+    let target = membership_of(&*work, organization_id, to_user_id)
         .await?
         .ok_or(AppError::NotFound("Member"))?;
-    let from_role = target.role()?;
-    let target = set_role(&txn, target, Role::Owner).await?;
-    set_role(&txn, mine, Role::Admin).await?;
-    let metadata = json!({ "from": NodeType::User.global(actor.id()), "to": NodeType::User.global(to_user_id), "previousRole": from_role.as_str() });
-    audit::record(
-        &txn,
+    let from_role = target.role;
+    let target = set_role(&*work, target, Role::Owner).await?;
+    set_role(&*work, mine, Role::Admin).await?;
+    let metadata = json!({ "from": me.global(), "to": to_user_id.global(), "previousRole": from_role.as_str() });
+    work.audit(
         organization_id,
-        actor,
-        Event {
-            action: "organization.ownership_transferred",
-            target_type: "membership",
-            target_id: &target.id,
-            metadata,
-        },
+        Event::on("organization.ownership_transferred", target.id, metadata),
     )
     .await?;
-    txn.commit().await?;
+    work.commit().await?;
     Ok(org)
 }
 
 /// Refuses to delete a user who is the only owner of an organization that
 /// has other members; deletes the organizations they are alone in.
-pub async fn before_user_deleted(
-    conn: &impl ConnectionTrait,
-    core: &Core,
-    user_id: &str,
-) -> AppResult<()> {
+pub async fn before_user_deleted(work: &mut Work<'_>, user_id: UserId) -> AppResult<()> {
     let mine = membership::Entity::find()
         .filter(membership::Column::UserId.eq(user_id))
-        .all(conn)
+        .all(&**work)
         .await?;
     for m in mine {
         let members = membership::Entity::find()
-            .filter(membership::Column::OrganizationId.eq(&m.organization_id))
-            .count(conn)
+            .filter(membership::Column::OrganizationId.eq(m.organization_id))
+            .count(&**work)
             .await?;
         if members == 1 {
-            organization::Entity::delete_by_id(&m.organization_id)
-                .exec(conn)
+            organization::Entity::delete_by_id(m.organization_id)
+                .exec(&**work)
                 .await?;
             continue;
         }
-        if m.role()? == Role::Owner && owner_count(conn, &m.organization_id).await? == 1 {
+        if m.role == Role::Owner && owner_count(&**work, m.organization_id).await? == 1 {
             return Err(AppError::conflict(
                 "You are the only owner of an organization with other members; transfer it or remove them first.",
             ));
         }
         // Removed here rather than by the cascade, so the seat count that
         // follows no longer includes them.
-        membership::Entity::delete_by_id(&m.id).exec(conn).await?;
-        crate::billing::seats::members_changed(conn, core, &m.organization_id).await?;
+        membership::Entity::delete_by_id(m.id).exec(&**work).await?;
+        work.count(m.organization_id, counters::MEMBERS, -1).await?;
+        work.members_changed(m.organization_id).await?;
     }
     Ok(())
 }
 
 /// The organizations in which the user is the only member: they go with
 /// the account.
-pub async fn alone_in(conn: &impl ConnectionTrait, user_id: &str) -> AppResult<Vec<String>> {
+pub async fn alone_in(
+    conn: &impl ConnectionTrait,
+    user_id: UserId,
+) -> AppResult<Vec<OrganizationId>> {
     let mine = membership::Entity::find()
         .filter(membership::Column::UserId.eq(user_id))
         .all(conn)
         .await?;
-    let ids: Vec<String> = mine.into_iter().map(|m| m.organization_id).collect();
+    let ids: Vec<OrganizationId> = mine.into_iter().map(|m| m.organization_id).collect();
     let counts = crate::billing::entitlements::member_counts(conn, &ids).await?;
     Ok(ids
         .into_iter()

@@ -9,16 +9,18 @@ use sea_orm::{
 };
 use serde_json::json;
 
-use super::entity::{membership, organization};
+use super::entity::{MembershipId, membership, organization};
 use crate::{
     Core,
     access::{Permission, Role},
     audit::{self, Actor, Event},
     auth::entity::user,
-    crypto,
+    counters,
     error::{AppError, AppResult},
+    ids::{OrganizationId, UserId},
     page::PageArgs,
     text,
+    uow::Work,
 };
 
 pub const SLUG_MIN: usize = 3;
@@ -89,7 +91,7 @@ async fn free_slug(conn: &impl ConnectionTrait, base: &str) -> AppResult<String>
 async fn slug_taken(
     conn: &impl ConnectionTrait,
     slug: &str,
-    except: Option<&str>,
+    except: Option<OrganizationId>,
 ) -> AppResult<bool> {
     let mut query = organization::Entity::find().filter(organization::Column::Slug.eq(slug));
     if let Some(id) = except {
@@ -103,41 +105,43 @@ async fn insert_org(
     name: &str,
     slug: &str,
     personal: bool,
-    owner: &str,
+    owner: UserId,
 ) -> AppResult<organization::Model> {
     let now = Utc::now();
     let org = organization::ActiveModel {
-        id: Set(crypto::new_id()),
+        id: Set(OrganizationId::new()),
         name: Set(name.to_owned()),
         slug: Set(slug.to_owned()),
         personal: Set(personal),
-        created_by: Set(Some(owner.to_owned())),
+        created_by: Set(Some(owner)),
         created_at: Set(now),
         updated_at: Set(now),
     }
     .insert(conn)
     .await?;
-    add_member(conn, &org.id, owner, Role::Owner).await?;
+    add_member(conn, org.id, owner, Role::Owner).await?;
     Ok(org)
 }
 
 pub async fn add_member(
     conn: &impl ConnectionTrait,
-    organization_id: &str,
-    user_id: &str,
+    organization_id: OrganizationId,
+    user_id: UserId,
     role: Role,
 ) -> AppResult<membership::Model> {
     let now = Utc::now();
-    Ok(membership::ActiveModel {
-        id: Set(crypto::new_id()),
-        organization_id: Set(organization_id.to_owned()),
-        user_id: Set(user_id.to_owned()),
-        role: Set(role.as_str().to_owned()),
+    let member = membership::ActiveModel {
+        id: Set(MembershipId::new()),
+        organization_id: Set(organization_id),
+        user_id: Set(user_id),
+        role: Set(role),
         created_at: Set(now),
         updated_at: Set(now),
     }
     .insert(conn)
-    .await?)
+    .await?;
+    counters::add(conn, organization_id, counters::MEMBERS, 1).await?;
+    Ok(member)
 }
 
 /// The personal organization every new user gets, named after them.
@@ -146,11 +150,11 @@ pub async fn create_personal(
     user: &user::Model,
 ) -> AppResult<organization::Model> {
     let slug = free_slug(conn, &slugify(&user.name)).await?;
-    let org = insert_org(conn, &user.name, &slug, true, &user.id).await?;
-    let actor = Actor::user(&user.id, &Default::default());
+    let org = insert_org(conn, &user.name, &slug, true, user.id).await?;
+    let actor = Actor::user(user.id, &Default::default());
     audit::record(
         conn,
-        &org.id,
+        org.id,
         &actor,
         org_event("organization.created", &org),
     )
@@ -158,13 +162,12 @@ pub async fn create_personal(
     Ok(org)
 }
 
-fn org_event<'a>(action: &'a str, org: &'a organization::Model) -> Event<'a> {
-    Event {
+fn org_event(action: &'static str, org: &organization::Model) -> Event {
+    Event::on(
         action,
-        target_type: "organization",
-        target_id: &org.id,
-        metadata: json!({ "name": org.name, "slug": org.slug }),
-    }
+        org.id,
+        json!({ "name": org.name, "slug": org.slug }),
+    )
 }
 
 pub async fn create(
@@ -175,17 +178,18 @@ pub async fn create(
 ) -> AppResult<organization::Model> {
     let name = text::name("name", name)?;
     let explicit = slug.map(validate_slug).transpose()?;
-    let txn = core.begin().await?;
+    let owner = actor.id()?;
+    let work = Work::begin(core, actor).await?;
     let slug = match explicit {
-        Some(slug) if slug_taken(&txn, &slug, None).await? => return Err(slug_conflict()),
+        Some(slug) if slug_taken(&*work, &slug, None).await? => return Err(slug_conflict()),
         Some(slug) => slug,
-        None => free_slug(&txn, &slugify(&name)).await?,
+        None => free_slug(&*work, &slugify(&name)).await?,
     };
-    let org = match insert_org(&txn, &name, &slug, false, actor.id()).await {
+    let org = match insert_org(&*work, &name, &slug, false, owner).await {
         Ok(org) => org,
         Err(e) => {
             // A concurrent request took the slug between the check and the insert.
-            txn.rollback().await?;
+            work.rollback().await?;
             return Err(if slug_taken(&core.db, &slug, None).await? {
                 slug_conflict()
             } else {
@@ -193,14 +197,9 @@ pub async fn create(
             });
         }
     };
-    audit::record(
-        &txn,
-        &org.id,
-        actor,
-        org_event("organization.created", &org),
-    )
-    .await?;
-    txn.commit().await?;
+    work.audit(org.id, org_event("organization.created", &org))
+        .await?;
+    work.commit().await?;
     Ok(org)
 }
 
@@ -209,7 +208,7 @@ fn slug_conflict() -> AppError {
 }
 
 /// The organization a slug names; a slug no organization could have names none.
-pub async fn id_for_slug(core: &Core, slug: &str) -> AppResult<Option<String>> {
+pub async fn id_for_slug(core: &Core, slug: &str) -> AppResult<Option<OrganizationId>> {
     let Ok(slug) = validate_slug(slug) else {
         return Ok(None);
     };
@@ -217,7 +216,7 @@ pub async fn id_for_slug(core: &Core, slug: &str) -> AppResult<Option<String>> {
         .select_only()
         .column(organization::Column::Id)
         .filter(organization::Column::Slug.eq(slug))
-        .into_tuple::<String>()
+        .into_tuple::<OrganizationId>()
         .one(&core.db)
         .await?)
 }
@@ -225,8 +224,8 @@ pub async fn id_for_slug(core: &Core, slug: &str) -> AppResult<Option<String>> {
 /// The user's membership of an organization, read in `conn`.
 pub async fn membership_of(
     conn: &impl ConnectionTrait,
-    organization_id: &str,
-    user_id: &str,
+    organization_id: OrganizationId,
+    user_id: UserId,
 ) -> AppResult<Option<membership::Model>> {
     Ok(membership::Entity::find()
         .filter(membership::Column::OrganizationId.eq(organization_id))
@@ -239,13 +238,16 @@ pub async fn membership_of(
 /// who must not learn that the organization exists.
 pub async fn role_in(
     conn: &impl ConnectionTrait,
-    organization_id: &str,
+    organization_id: OrganizationId,
     actor: &Actor,
 ) -> AppResult<Role> {
-    membership_of(conn, organization_id, actor.id())
+    let Some(user) = actor.user_id else {
+        return Err(AppError::NotFound("Organization"));
+    };
+    Ok(membership_of(conn, organization_id, user)
         .await?
         .ok_or(AppError::NotFound("Organization"))?
-        .role()
+        .role)
 }
 
 /// Takes the organization's write lock for the rest of the transaction:
@@ -253,7 +255,7 @@ pub async fn role_in(
 /// single writer lock.
 pub async fn lock(
     conn: &impl ConnectionTrait,
-    organization_id: &str,
+    organization_id: OrganizationId,
 ) -> AppResult<organization::Model> {
     let query = organization::Entity::find_by_id(organization_id);
     let found = if conn.get_database_backend() == DbBackend::Postgres {
@@ -272,23 +274,25 @@ pub async fn lock(
     found.ok_or(AppError::NotFound("Organization"))
 }
 
+/// Renames an organization or changes its slug; returns it with the
+/// actor's role.
 pub async fn update(
     core: &Core,
     actor: &Actor,
-    organization_id: &str,
+    organization_id: OrganizationId,
     name: Option<&str>,
     slug: Option<&str>,
-) -> AppResult<organization::Model> {
+) -> AppResult<(organization::Model, Role)> {
     let name = name.map(|n| text::name("name", n)).transpose()?;
     let slug = slug.map(validate_slug).transpose()?;
-    let txn = core.begin().await?;
-    role_in(&txn, organization_id, actor)
-        .await?
-        .require(Permission::OrganizationUpdate)?;
-    let org = lock(&txn, organization_id).await?;
+    let work = Work::begin(core, actor).await?;
+    let role = work
+        .require(organization_id, Permission::OrganizationUpdate)
+        .await?;
+    let org = work.lock(organization_id).await?;
     if let Some(slug) = &slug
         && *slug != org.slug
-        && slug_taken(&txn, slug, Some(&org.id)).await?
+        && slug_taken(&*work, slug, Some(org.id)).await?
     {
         return Err(slug_conflict());
     }
@@ -302,10 +306,10 @@ pub async fn update(
         model.slug = Set(slug);
     }
     model.updated_at = Set(Utc::now());
-    let org = match model.update(&txn).await {
+    let org = match model.update(&*work).await {
         Ok(org) => org,
         Err(e) => {
-            txn.rollback().await?;
+            work.rollback().await?;
             return Err(
                 if slug_taken(&core.db, &wanted_slug, Some(organization_id)).await? {
                     slug_conflict()
@@ -315,46 +319,42 @@ pub async fn update(
             );
         }
     };
-    audit::record(
-        &txn,
-        &org.id,
-        actor,
-        Event {
-            metadata: json!({ "before": before, "after": { "name": org.name, "slug": org.slug } }),
-            ..org_event("organization.updated", &org)
-        },
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(org)
+    let metadata = json!({ "before": before, "after": { "name": org.name, "slug": org.slug } });
+    work.audit(org.id, Event::on("organization.updated", org.id, metadata))
+        .await?;
+    work.commit().await?;
+    Ok((org, role))
 }
 
 /// Deletes a team organization and, by cascade, everything it owns; a live
 /// paid subscription is cancelled at Stripe first, so nobody is billed for
 /// an organization that is gone.
-pub async fn delete(core: &Core, actor: &Actor, organization_id: &str) -> AppResult<bool> {
+pub async fn delete(
+    core: &Core,
+    actor: &Actor,
+    organization_id: OrganizationId,
+) -> AppResult<bool> {
+    role_in(&core.db, organization_id, actor)
+        .await?
+        .require(Permission::OrganizationDelete)?;
     let org = organization::Entity::find_by_id(organization_id)
         .one(&core.db)
         .await?
         .ok_or(AppError::NotFound("Organization"))?;
-    role_in(&core.db, organization_id, actor)
-        .await?
-        .require(Permission::OrganizationDelete)?;
     if org.personal {
         return Err(AppError::conflict(
             "A personal organization cannot be deleted.",
         ));
     }
     crate::billing::subscriptions::cancel_all(core, organization_id).await?;
-    let txn = core.begin().await?;
-    role_in(&txn, organization_id, actor)
-        .await?
-        .require(Permission::OrganizationDelete)?;
-    lock(&txn, organization_id).await?;
-    organization::Entity::delete_by_id(&org.id)
-        .exec(&txn)
+    let work = Work::begin(core, actor).await?;
+    work.require(organization_id, Permission::OrganizationDelete)
         .await?;
-    txn.commit().await?;
+    work.lock(organization_id).await?;
+    organization::Entity::delete_by_id(org.id)
+        .exec(&*work)
+        .await?;
+    work.commit().await?;
     // Its audit log goes with it; the deletion itself is kept in the server log.
     tracing::info!(organization = %org.id, slug = %org.slug, actor = ?actor.user_id, "organization deleted");
     Ok(true)
@@ -363,7 +363,7 @@ pub async fn delete(core: &Core, actor: &Actor, organization_id: &str) -> AppRes
 /// The user's organizations in joining order, with their membership.
 pub async fn list_for_user(
     core: &Core,
-    user_id: &str,
+    user_id: UserId,
     args: &PageArgs,
 ) -> AppResult<(Vec<(membership::Model, organization::Model)>, u64)> {
     let base = membership::Entity::find().filter(membership::Column::UserId.eq(user_id));
@@ -372,8 +372,8 @@ pub async fn list_for_user(
         .find_also_related(organization::Entity)
         .order_by_asc(membership::Column::Id)
         .limit(args.limit());
-    if let Some(after) = &args.after {
-        query = query.filter(membership::Column::Id.gt(after.as_str()));
+    if let Some(after) = args.after {
+        query = query.filter(membership::Column::Id.gt(MembershipId(after)));
     }
     let rows = query
         .all(&core.db)

@@ -1,21 +1,24 @@
-//! Projects: who may do what, and every change in one transaction with its
-//! audit event, announced to subscribers once committed.
+//! Projects: who may do what, and every change in one unit of work with its
+//! audit event and its live event.
 
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, EntityTrait};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, DbBackend, EntityTrait, QuerySelect};
 use serde_json::json;
 
-use super::entity::project;
+use super::{
+    ARCHIVED_PROJECTS, PROJECTS, ProjectEventKind,
+    entity::{ProjectId, project},
+};
 use crate::{
     Core,
     access::{Permission, Role},
-    audit::{self, Actor, Event},
-    billing::entitlements,
-    crypto,
+    audit::{Actor, Event},
     error::{AppError, AppResult},
-    events::{ProjectChange, ProjectEventKind},
-    orgs::service::{lock, membership_of, role_in},
+    events::LiveEvent,
+    ids::{OrganizationId, TypedId, UserId},
+    orgs::service::membership_of,
     text,
+    uow::Work,
 };
 
 /// Whether `role` may change (or, with `any`, delete) this project: any
@@ -24,59 +27,68 @@ fn may_touch(role: Role, any: Permission, project: &project::Model, actor: &Acto
     role.can(any)
         || (role.can(Permission::ProjectCreate)
             && project.created_by.is_some()
-            && project.created_by.as_deref() == actor.user_id.as_deref())
+            && project.created_by == actor.user_id)
 }
 
-/// A project the actor may see, with the actor's role in its organization;
-/// anyone outside the organization gets `NOT_FOUND`.
-async fn visible(
-    conn: &impl ConnectionTrait,
-    actor: &Actor,
-    id: &str,
-) -> AppResult<(project::Model, Role)> {
-    let found = project::Entity::find_by_id(id)
-        .one(conn)
+fn forbidden(role: Role) -> AppError {
+    match role {
+        Role::Viewer => AppError::forbidden("Viewers cannot change projects."),
+        _ => AppError::forbidden("Members can change only the projects they created."),
+    }
+}
+
+/// A project the actor may see, read for changing: locked until the work
+/// ends, so concurrent changes of one project apply one after another.
+/// Anyone outside its organization gets `NOT_FOUND`.
+async fn visible(work: &Work<'_>, id: ProjectId) -> AppResult<(project::Model, Role)> {
+    let query = project::Entity::find_by_id(id);
+    let query = match work.core().db.get_database_backend() {
+        DbBackend::Postgres => query.lock_exclusive(),
+        // A write transaction holds SQLite's only write lock already.
+        _ => query,
+    };
+    let found = query
+        .one(&**work)
         .await?
         .ok_or(AppError::NotFound("Project"))?;
-    let role = role_in(conn, &found.organization_id, actor)
+    let role = work
+        .role_in(found.organization_id)
         .await
         .map_err(|_| AppError::NotFound("Project"))?;
     Ok((found, role))
 }
 
 /// The project, if the user is a member of its organization.
-pub async fn find_for(core: &Core, user_id: &str, id: &str) -> AppResult<Option<project::Model>> {
+pub async fn find_for(
+    core: &Core,
+    user_id: UserId,
+    id: ProjectId,
+) -> AppResult<Option<project::Model>> {
     let Some(found) = project::Entity::find_by_id(id).one(&core.db).await? else {
         return Ok(None);
     };
-    Ok(membership_of(&core.db, &found.organization_id, user_id)
+    Ok(membership_of(&core.db, found.organization_id, user_id)
         .await?
         .map(|_| found))
 }
 
-fn event<'a>(action: &'a str, p: &'a project::Model, metadata: serde_json::Value) -> Event<'a> {
-    Event {
-        action,
-        target_type: "project",
-        target_id: &p.id,
-        metadata,
-    }
+fn event(action: &'static str, p: &project::Model) -> Event {
+    Event::on(action, p.id, json!({ "name": p.name }))
 }
 
-async fn announce(core: &Core, p: &project::Model, kind: ProjectEventKind) {
-    core.events
-        .publish(ProjectChange {
-            organization_id: p.organization_id.clone(),
-            project_id: p.id.clone(),
-            kind,
-        })
-        .await;
+fn live(p: &project::Model, kind: ProjectEventKind) -> LiveEvent {
+    LiveEvent {
+        organization_id: p.organization_id,
+        topic: ProjectId::TYPE_NAME.to_owned(),
+        subject: p.id.uuid(),
+        kind: kind.as_str().to_owned(),
+    }
 }
 
 pub async fn create(
     core: &Core,
     actor: &Actor,
-    organization_id: &str,
+    organization_id: OrganizationId,
     name: &str,
     description: Option<&str>,
 ) -> AppResult<project::Model> {
@@ -85,44 +97,38 @@ pub async fn create(
         .map(|d| text::description("description", d))
         .transpose()?
         .flatten();
-    let txn = core.begin().await?;
-    role_in(&txn, organization_id, actor)
-        .await?
-        .require(Permission::ProjectCreate)?;
+    let mut work = Work::begin(core, actor).await?;
+    work.require(organization_id, Permission::ProjectCreate)
+        .await?;
     // Under the organization's lock, concurrent creations are counted one
     // after another, so the plan's limit holds.
-    lock(&txn, organization_id).await?;
-    entitlements::ensure_project_capacity(&txn, core, organization_id).await?;
+    work.lock(organization_id).await?;
+    work.ensure_capacity(organization_id, PROJECTS).await?;
     let now = Utc::now();
     let created = project::ActiveModel {
-        id: Set(crypto::new_id()),
-        organization_id: Set(organization_id.to_owned()),
+        id: Set(ProjectId::new()),
+        organization_id: Set(organization_id),
         name: Set(name),
         description: Set(description),
-        created_by: Set(actor.user_id.clone()),
+        created_by: Set(actor.user_id),
         created_at: Set(now),
         updated_at: Set(now),
         archived_at: Set(None),
     }
-    .insert(&txn)
+    .insert(&*work)
     .await?;
-    let metadata = json!({ "name": created.name });
-    audit::record(
-        &txn,
-        organization_id,
-        actor,
-        event("project.created", &created, metadata),
-    )
-    .await?;
-    txn.commit().await?;
-    announce(core, &created, ProjectEventKind::Created).await;
+    work.count(organization_id, PROJECTS.counter(), 1).await?;
+    work.audit(organization_id, event("project.created", &created))
+        .await?;
+    work.publish(live(&created, ProjectEventKind::Created));
+    work.commit().await?;
     Ok(created)
 }
 
 pub async fn update(
     core: &Core,
     actor: &Actor,
-    id: &str,
+    id: ProjectId,
     name: Option<&str>,
     description: Option<&str>,
 ) -> AppResult<project::Model> {
@@ -130,8 +136,8 @@ pub async fn update(
     let description = description
         .map(|d| text::description("description", d))
         .transpose()?;
-    let txn = core.begin().await?;
-    let (found, role) = visible(&txn, actor, id).await?;
+    let mut work = Work::begin(core, actor).await?;
+    let (found, role) = visible(&work, id).await?;
     if !may_touch(role, Permission::ProjectUpdateAny, &found, actor) {
         return Err(forbidden(role));
     }
@@ -144,25 +150,16 @@ pub async fn update(
         model.description = Set(description);
     }
     model.updated_at = Set(Utc::now());
-    let updated = model.update(&txn).await?;
+    let updated = model.update(&*work).await?;
     let metadata = json!({ "before": before, "after": { "name": updated.name, "description": updated.description } });
-    audit::record(
-        &txn,
-        &updated.organization_id,
-        actor,
-        event("project.updated", &updated, metadata),
+    work.audit(
+        updated.organization_id,
+        Event::on("project.updated", updated.id, metadata),
     )
     .await?;
-    txn.commit().await?;
-    announce(core, &updated, ProjectEventKind::Updated).await;
+    work.publish(live(&updated, ProjectEventKind::Updated));
+    work.commit().await?;
     Ok(updated)
-}
-
-fn forbidden(role: Role) -> AppError {
-    match role {
-        Role::Viewer => AppError::forbidden("Viewers cannot change projects."),
-        _ => AppError::forbidden("Members can change only the projects they created."),
-    }
 }
 
 /// Archives or restores. Restoring makes the project count against the
@@ -170,62 +167,60 @@ fn forbidden(role: Role) -> AppError {
 pub async fn set_archived(
     core: &Core,
     actor: &Actor,
-    id: &str,
+    id: ProjectId,
     archived: bool,
 ) -> AppResult<project::Model> {
-    let txn = core.begin().await?;
-    let (found, role) = visible(&txn, actor, id).await?;
+    let mut work = Work::begin(core, actor).await?;
+    let (found, role) = visible(&work, id).await?;
     if !may_touch(role, Permission::ProjectUpdateAny, &found, actor) {
         return Err(forbidden(role));
     }
     if found.archived_at.is_some() == archived {
-        txn.commit().await?;
+        work.commit().await?;
         return Ok(found);
     }
     if !archived {
-        lock(&txn, &found.organization_id).await?;
-        entitlements::ensure_project_capacity(&txn, core, &found.organization_id).await?;
+        work.lock(found.organization_id).await?;
+        work.ensure_capacity(found.organization_id, PROJECTS)
+            .await?;
     }
     let mut model: project::ActiveModel = found.into();
     let now = Utc::now();
     model.archived_at = Set(archived.then_some(now));
     model.updated_at = Set(now);
-    let changed = model.update(&txn).await?;
+    let changed = model.update(&*work).await?;
+    let org = changed.organization_id;
+    let delta = if archived { 1 } else { -1 };
+    work.count(org, ARCHIVED_PROJECTS, delta).await?;
+    work.count(org, PROJECTS.counter(), -delta).await?;
     let (action, kind) = if archived {
         ("project.archived", ProjectEventKind::Archived)
     } else {
         ("project.restored", ProjectEventKind::Restored)
     };
-    let metadata = json!({ "name": changed.name });
-    audit::record(
-        &txn,
-        &changed.organization_id,
-        actor,
-        event(action, &changed, metadata),
-    )
-    .await?;
-    txn.commit().await?;
-    announce(core, &changed, kind).await;
+    work.audit(changed.organization_id, event(action, &changed))
+        .await?;
+    work.publish(live(&changed, kind));
+    work.commit().await?;
     Ok(changed)
 }
 
-pub async fn delete(core: &Core, actor: &Actor, id: &str) -> AppResult<bool> {
-    let txn = core.begin().await?;
-    let (found, role) = visible(&txn, actor, id).await?;
+pub async fn delete(core: &Core, actor: &Actor, id: ProjectId) -> AppResult<bool> {
+    let mut work = Work::begin(core, actor).await?;
+    let (found, role) = visible(&work, id).await?;
     if !may_touch(role, Permission::ProjectDeleteAny, &found, actor) {
         return Err(forbidden(role));
     }
-    project::Entity::delete_by_id(&found.id).exec(&txn).await?;
-    let metadata = json!({ "name": found.name });
-    audit::record(
-        &txn,
-        &found.organization_id,
-        actor,
-        event("project.deleted", &found, metadata),
-    )
-    .await?;
-    txn.commit().await?;
-    announce(core, &found, ProjectEventKind::Deleted).await;
+    project::Entity::delete_by_id(found.id).exec(&*work).await?;
+    let counter = match found.archived_at {
+        Some(_) => ARCHIVED_PROJECTS,
+        None => PROJECTS.counter(),
+    };
+    work.count(found.organization_id, counter, -1).await?;
+    work.audit(found.organization_id, event("project.deleted", &found))
+        .await?;
+    work.publish(live(&found, ProjectEventKind::Deleted));
+    work.commit().await?;
     Ok(true)
 }
 
@@ -233,13 +228,13 @@ pub async fn delete(core: &Core, actor: &Actor, id: &str) -> AppResult<bool> {
 mod tests {
     use super::*;
 
-    fn project(created_by: Option<&str>) -> project::Model {
+    fn project(created_by: Option<UserId>) -> project::Model {
         project::Model {
-            id: "p".into(),
-            organization_id: "o".into(),
+            id: ProjectId::new(),
+            organization_id: OrganizationId::new(),
             name: "n".into(),
             description: None,
-            created_by: created_by.map(str::to_owned),
+            created_by,
             created_at: Utc::now(),
             updated_at: Utc::now(),
             archived_at: None,
@@ -248,17 +243,18 @@ mod tests {
 
     #[test]
     fn members_touch_their_own_and_viewers_none() {
-        let me = Actor::user("me", &Default::default());
-        let mine = project(Some("me"));
-        let theirs = project(Some("them"));
+        let (me, them) = (UserId::new(), UserId::new());
+        let actor = Actor::user(me, &Default::default());
+        let mine = project(Some(me));
+        let theirs = project(Some(them));
         let orphan = project(None);
         for any in [Permission::ProjectUpdateAny, Permission::ProjectDeleteAny] {
-            assert!(may_touch(Role::Owner, any, &theirs, &me));
-            assert!(may_touch(Role::Admin, any, &orphan, &me));
-            assert!(may_touch(Role::Member, any, &mine, &me));
-            assert!(!may_touch(Role::Member, any, &theirs, &me));
-            assert!(!may_touch(Role::Member, any, &orphan, &me));
-            assert!(!may_touch(Role::Viewer, any, &mine, &me));
+            assert!(may_touch(Role::Owner, any, &theirs, &actor));
+            assert!(may_touch(Role::Admin, any, &orphan, &actor));
+            assert!(may_touch(Role::Member, any, &mine, &actor));
+            assert!(!may_touch(Role::Member, any, &theirs, &actor));
+            assert!(!may_touch(Role::Member, any, &orphan, &actor));
+            assert!(!may_touch(Role::Viewer, any, &mine, &actor));
         }
     }
 }

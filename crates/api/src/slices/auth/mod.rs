@@ -4,19 +4,36 @@
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 
+pub mod loaders;
+
+use self::loaders::SharesOrganization;
 use crate::{
-    auth::{email_tokens, entity::user, service, session},
+    auth::{
+        email_tokens,
+        entity::{
+            oauth_account,
+            session::{self as session_row, SessionId},
+            user,
+        },
+        service, session,
+    },
     error::AppResult,
-    graphql::guards::SignedIn,
-    graphql::node_id,
     graphql::{
         context::ContextExt,
+        guards::SignedIn,
+        ids::{gid, parse},
+        loaders::{ByColumn, RowsByColumn, RowsById},
+        node::NodeKind,
         pagination::{Page, list_cost, page, page_cost},
     },
-    ids::NodeType,
-    orgs::invitations::InvitationStatus,
+    http::cookies,
+    ids::UserId,
+    orgs::{entity::invitation, invitations::InvitationStatus},
     page::PageArgs,
-    slices::orgs::{Invitation, Organization},
+    slices::{
+        Organization,
+        orgs::{Invitation, OrgView, loaders::OrganizationPages},
+    },
 };
 
 /// A user as others may see it. Built from the entity by hand, so a
@@ -27,19 +44,20 @@ pub struct User {
     /// Set when this user has just signed in on this request (the payload
     /// of signUp, signIn, resetPassword): the request carries no session yet,
     /// but the user is the viewer from now on.
-    session_id: Option<String>,
+    session_id: Option<SessionId>,
 }
+
+pub type UserRows = RowsById<user::Entity, UserId>;
 
 /// A user by id through the request's loader; None without an id, or when
 /// the account is gone.
-pub async fn load_user(ctx: &Context<'_>, id: Option<&str>) -> AppResult<Option<User>> {
+pub async fn load_user(ctx: &Context<'_>, id: Option<UserId>) -> AppResult<Option<User>> {
     let Some(id) = id else {
         return Ok(None);
     };
     Ok(ctx
-        .loaders()?
-        .users
-        .load_one(id.to_owned())
+        .loader::<UserRows>()?
+        .load_one(id)
         .await?
         .map(User::from))
 }
@@ -55,15 +73,15 @@ impl From<user::Model> for User {
 
 impl User {
     /// The id of the viewer's current session, when this user is the viewer.
-    fn viewer_session(&self, ctx: &Context<'_>) -> Option<String> {
-        if let Some(id) = &self.session_id {
-            return Some(id.clone());
+    fn viewer_session(&self, ctx: &Context<'_>) -> Option<SessionId> {
+        if let Some(id) = self.session_id {
+            return Some(id);
         }
         ctx.request()
             .viewer
             .as_ref()
             .filter(|v| v.user.id == self.model.id)
-            .map(|v| v.session_id.clone())
+            .map(|v| v.session_id)
     }
 
     fn is_viewer(&self, ctx: &Context<'_>) -> bool {
@@ -74,11 +92,11 @@ impl User {
 #[Object]
 impl User {
     pub async fn id(&self) -> ID {
-        node_id(NodeType::User, &self.model.id)
+        gid(self.model.id)
     }
 
     async fn email(&self) -> &str {
-        &self.model.email
+        self.model.email.as_str()
     }
 
     async fn name(&self) -> &str {
@@ -110,23 +128,19 @@ impl User {
         if !self.is_viewer(ctx) {
             return Ok(page(Vec::new(), &args, 0));
         }
-        let key = (self.model.id.clone(), args.clone());
+        let key = (self.model.id, args.clone());
         let (rows, total) = ctx
-            .loaders()?
-            .organization_pages
+            .loader::<OrganizationPages>()?
             .load_one(key)
             .await?
             .unwrap_or_default();
-        let mut nodes = Vec::with_capacity(rows.len());
-        for (membership, model) in rows {
-            nodes.push((
-                membership.id.clone(),
-                Organization {
-                    role: membership.role()?,
-                    model,
-                },
-            ));
-        }
+        let nodes = rows
+            .into_iter()
+            .map(|(membership, model)| {
+                let org = Organization::from(OrgView::new(model, membership.role));
+                (membership.id.0, org)
+            })
+            .collect();
         Ok(page(nodes, &args, total))
     }
 
@@ -140,8 +154,7 @@ impl User {
             return Ok(Vec::new());
         }
         let sent = ctx
-            .loaders()?
-            .invitations_to_email
+            .loader::<RowsByColumn<InvitationsTo>>()?
             .load_one(self.model.email.clone())
             .await?
             .unwrap_or_default();
@@ -161,16 +174,15 @@ impl User {
         };
         let core = ctx.core();
         let all = ctx
-            .loaders()?
-            .sessions_of_user
-            .load_one(self.model.id.clone())
+            .loader::<RowsByColumn<SessionsOf>>()?
+            .load_one(self.model.id)
             .await?
             .unwrap_or_default();
         let now = Utc::now();
         Ok(all
             .into_iter()
             .filter(|s| session::is_live(s, &core.config, now))
-            .map(|s| Session::new(s, &current, core.config.session_idle_timeout))
+            .map(|s| Session::new(s, current, core.config.session_idle_timeout))
             .collect())
     }
 
@@ -181,9 +193,8 @@ impl User {
             return Ok(Vec::new());
         }
         Ok(ctx
-            .loaders()?
-            .accounts_of_user
-            .load_one(self.model.id.clone())
+            .loader::<RowsByColumn<AccountsOf>>()?
+            .load_one(self.model.id)
             .await?
             .unwrap_or_default()
             .into_iter()
@@ -210,14 +221,10 @@ pub struct Session {
 }
 
 impl Session {
-    fn new(
-        s: crate::auth::entity::session::Model,
-        current: &str,
-        idle_timeout: std::time::Duration,
-    ) -> Self {
+    fn new(s: session_row::Model, current: SessionId, idle_timeout: std::time::Duration) -> Self {
         Self {
             current: s.id == current,
-            id: node_id(NodeType::Session, &s.id),
+            id: gid(s.id),
             created_at: s.created_at,
             last_seen_at: s.last_seen_at,
             expires_at: s.expires_at.min(s.last_seen_at + idle_timeout),
@@ -227,34 +234,71 @@ impl Session {
     }
 }
 
-/// `node(id:)` for a user: the viewer, or someone sharing an organization
-/// with the viewer; nobody else's profile can be read.
-pub async fn user_node(ctx: &Context<'_>, id: &str) -> AppResult<Option<User>> {
-    let Some(viewer) = ctx.request().viewer.as_ref() else {
-        return Ok(None);
-    };
-    if viewer.user.id == id {
-        return Ok(Some(User::from(viewer.user.clone())));
+impl NodeKind for User {
+    type Id = UserId;
+
+    /// The viewer, or someone sharing an organization with the viewer;
+    /// nobody else's profile can be read.
+    async fn find(ctx: &Context<'_>, id: UserId) -> AppResult<Option<Self>> {
+        let Some(viewer) = ctx.request().viewer.as_ref() else {
+            return Ok(None);
+        };
+        if viewer.user.id == id {
+            return Ok(Some(User::from(viewer.user.clone())));
+        }
+        let shares = ctx.loader::<SharesOrganization>()?;
+        if shares.load_one((viewer.user.id, id)).await? != Some(true) {
+            return Ok(None);
+        }
+        load_user(ctx, Some(id)).await
     }
-    let loaders = ctx.loaders()?;
-    let key = (viewer.user.id.clone(), id.to_owned());
-    if loaders.shares_organization.load_one(key).await? != Some(true) {
-        return Ok(None);
-    }
-    load_user(ctx, Some(id)).await
 }
 
-/// `node(id:)` for a session: only the viewer's own live ones.
-pub async fn session_node(ctx: &Context<'_>, id: &str) -> AppResult<Option<Session>> {
-    let Some(viewer) = ctx.request().viewer.as_ref() else {
-        return Ok(None);
-    };
-    let core = ctx.core();
-    let found = ctx.loaders()?.session_rows.load_one(id.to_owned()).await?;
-    Ok(found
-        .filter(|s| s.user_id == viewer.user.id)
-        .filter(|s| session::is_live(s, &core.config, Utc::now()))
-        .map(|s| Session::new(s, &viewer.session_id, core.config.session_idle_timeout)))
+impl NodeKind for Session {
+    type Id = SessionId;
+
+    /// Only the viewer's own live sessions.
+    async fn find(ctx: &Context<'_>, id: SessionId) -> AppResult<Option<Self>> {
+        let Some(viewer) = ctx.request().viewer.as_ref() else {
+            return Ok(None);
+        };
+        let core = ctx.core();
+        let found = ctx
+            .loader::<RowsById<session_row::Entity, SessionId>>()?
+            .load_one(id)
+            .await?;
+        Ok(found
+            .filter(|s| s.user_id == viewer.user.id)
+            .filter(|s| session::is_live(s, &core.config, Utc::now()))
+            .map(|s| Session::new(s, viewer.session_id, core.config.session_idle_timeout)))
+    }
+}
+
+/// A user's sessions.
+pub struct SessionsOf;
+
+impl ByColumn for SessionsOf {
+    type Entity = session_row::Entity;
+    type Key = UserId;
+    const COLUMN: session_row::Column = session_row::Column::UserId;
+}
+
+/// A user's linked provider accounts.
+pub struct AccountsOf;
+
+impl ByColumn for AccountsOf {
+    type Entity = oauth_account::Entity;
+    type Key = UserId;
+    const COLUMN: oauth_account::Column = oauth_account::Column::UserId;
+}
+
+/// The invitations sent to an address.
+pub struct InvitationsTo;
+
+impl ByColumn for InvitationsTo {
+    type Entity = invitation::Entity;
+    type Key = crate::email::EmailAddress;
+    const COLUMN: invitation::Column = invitation::Column::Email;
 }
 
 #[derive(SimpleObject)]
@@ -310,13 +354,13 @@ impl AuthQuery {
 pub struct AuthMutation;
 
 /// The session the request presented, which signing in ends.
-fn presented_session<'a>(ctx: &'a Context<'_>) -> Option<&'a str> {
-    ctx.request().viewer.as_ref().map(|v| v.session_id.as_str())
+fn presented_session(ctx: &Context<'_>) -> Option<SessionId> {
+    ctx.request().viewer.as_ref().map(|v| v.session_id)
 }
 
 /// Sets the session cookie and hands the token over.
 fn signed_in(ctx: &Context<'_>, signed_in: service::SignedIn) -> AuthPayload {
-    ctx.set_cookie(session::session_cookie(
+    ctx.set_cookie(cookies::session_issued(
         &ctx.core().config,
         &signed_in.token,
     ));
@@ -363,7 +407,7 @@ impl AuthMutation {
 
     /// Ends the current session.
     async fn sign_out(&self, ctx: &Context<'_>) -> AppResult<bool> {
-        ctx.set_cookie(session::clear_cookie(&ctx.core().config));
+        ctx.set_cookie(cookies::session_cleared(&ctx.core().config));
         match ctx.request().viewer.as_ref() {
             Some(viewer) => service::sign_out(ctx.core(), viewer).await,
             None => Ok(false),
@@ -379,8 +423,7 @@ impl AuthMutation {
 
     #[graphql(guard = "SignedIn")]
     async fn revoke_session(&self, ctx: &Context<'_>, id: ID) -> AppResult<bool> {
-        let id = NodeType::Session.parse(&id)?;
-        service::revoke_session(ctx.core(), ctx.viewer()?, &id).await
+        service::revoke_session(ctx.core(), ctx.viewer()?, parse(&id)?).await
     }
 
     #[graphql(guard = "SignedIn")]
@@ -463,7 +506,7 @@ impl AuthMutation {
         let deleted =
             service::delete_account(ctx.core(), ctx.viewer()?, password.as_deref(), ctx.meta())
                 .await?;
-        ctx.set_cookie(session::clear_cookie(&ctx.core().config));
+        ctx.set_cookie(cookies::session_cleared(&ctx.core().config));
         Ok(deleted)
     }
 }

@@ -1,24 +1,47 @@
-//! The billing slice of the schema: the plan catalog and entitlements.
+//! The billing slice of the schema: the plan catalog, entitlements, the
+//! Stripe subscription, and checkout and portal sessions.
 
-use async_graphql::{Context, Object, SimpleObject};
+use std::{collections::HashMap, sync::Arc};
+
+use async_graphql::{Context, Object, SimpleObject, dataloader::Loader};
+use sea_orm::DatabaseConnection;
 
 use crate::{
-    billing::plans,
+    Core,
+    access::Permission,
+    billing::{
+        entitlements,
+        plans::{self, Metered},
+        subscriptions::{self, subscription},
+    },
     error::{AppError, AppResult},
-    graphql::guards::SignedIn,
     graphql::{
         context::ContextExt,
         enums::{self, BillingInterval, Feature},
+        guards::{OrgPermission, SignedIn},
+        ids::parse,
+        loaders::RequestLoader,
+        pagination::list_cost,
     },
+    ids::OrganizationId,
+    orgs::MEMBERS,
+    projects::PROJECTS,
+    slices::{METERED, orgs::OrgView},
 };
 
 /// A plan of the catalog, shown from its definition.
-pub struct Plan(pub plans::Plan);
+pub struct Plan(pub Arc<plans::Plan>);
+
+/// A limit as GraphQL shows it; null for unlimited.
+fn limit_of(plan: &plans::Plan, metered: Metered) -> Option<i32> {
+    plan.limit(metered)
+        .map(|n| i32::try_from(n).unwrap_or(i32::MAX))
+}
 
 #[Object]
 impl Plan {
     async fn id(&self) -> &str {
-        &self.0.id
+        self.0.id.as_str()
     }
 
     async fn name(&self) -> &str {
@@ -31,8 +54,8 @@ impl Plan {
 
     async fn limits(&self) -> PlanLimits {
         PlanLimits {
-            max_projects: self.0.max_projects.map(|n| n as i32),
-            max_members: self.0.max_members.map(|n| n as i32),
+            max_projects: limit_of(&self.0, PROJECTS),
+            max_members: limit_of(&self.0, MEMBERS),
         }
     }
 
@@ -42,8 +65,8 @@ impl Plan {
             .iter()
             .map(|p| Price {
                 interval: p.interval.into(),
-                amount: i32::try_from(p.amount).unwrap_or(i32::MAX),
-                currency: p.currency.clone(),
+                amount: i32::try_from(p.amount.minor_units).unwrap_or(i32::MAX),
+                currency: p.amount.currency.as_str().to_owned(),
                 per_seat: p.per_seat,
             })
             .collect()
@@ -74,18 +97,29 @@ pub struct Usage {
     pub limit: Option<i32>,
 }
 
-/// What an organization's effective plan gives it, and how much is used.
-pub struct Entitlements {
-    pub plan: plans::Plan,
-    pub projects_used: u64,
-    /// Members plus pending invitations.
-    pub members_used: u64,
+/// How much of one metered resource an organization uses.
+#[derive(SimpleObject)]
+pub struct MeteredUsage {
+    /// The resource, as a plan's `limits` names it: `projects`, `members`, ...
+    pub resource: String,
+    pub used: i32,
+    /// Null means unlimited.
+    pub limit: Option<i32>,
 }
 
-fn usage(used: u64, limit: Option<u32>) -> Usage {
-    Usage {
-        used: i32::try_from(used).unwrap_or(i32::MAX),
-        limit: limit.map(|l| l as i32),
+/// What an organization's effective plan gives it, and how much is used.
+pub struct Entitlements {
+    plan: Arc<plans::Plan>,
+    used: HashMap<Metered, u64>,
+}
+
+impl Entitlements {
+    fn usage_of(&self, metered: Metered) -> Usage {
+        let used = self.used.get(&metered).copied().unwrap_or(0);
+        Usage {
+            used: i32::try_from(used).unwrap_or(i32::MAX),
+            limit: limit_of(&self.plan, metered),
+        }
     }
 }
 
@@ -100,28 +134,73 @@ impl Entitlements {
     }
 
     async fn projects(&self) -> Usage {
-        usage(self.projects_used, self.plan.max_projects)
+        self.usage_of(PROJECTS)
     }
 
+    /// Members plus pending invitations.
     async fn members(&self) -> Usage {
-        usage(self.members_used, self.plan.max_members)
+        self.usage_of(MEMBERS)
+    }
+
+    /// Every metered resource, whichever slice counts it.
+    async fn usage(&self) -> Vec<MeteredUsage> {
+        METERED
+            .iter()
+            .map(|m| {
+                let usage = self.usage_of(*m);
+                MeteredUsage {
+                    resource: m.key().to_owned(),
+                    used: usage.used,
+                    limit: usage.limit,
+                }
+            })
+            .collect()
     }
 }
 
 /// The effective plan of an organization, through the request's loaders.
-pub async fn plan_for(ctx: &Context<'_>, organization_id: &str) -> AppResult<plans::Plan> {
-    let core = ctx.core();
-    let id = ctx
-        .loaders()?
-        .plans
-        .load_one(organization_id.to_owned())
+pub async fn plan_for(
+    ctx: &Context<'_>,
+    organization_id: OrganizationId,
+) -> AppResult<Arc<plans::Plan>> {
+    ctx.loader::<PlanLoader>()?
+        .load_one(organization_id)
         .await?
-        .ok_or_else(|| AppError::internal("no plan resolved"))?;
-    Ok(core
-        .plans
-        .get(&id)
-        .unwrap_or_else(|| core.plans.free())
-        .clone())
+        .ok_or_else(|| AppError::internal("no plan resolved"))
+}
+
+/// The billing slice's fields of `Organization`.
+#[derive(Clone)]
+pub struct OrganizationBilling(OrgView);
+
+impl From<OrgView> for OrganizationBilling {
+    fn from(view: OrgView) -> Self {
+        Self(view)
+    }
+}
+
+#[Object]
+impl OrganizationBilling {
+    /// The effective plan, and how much of its limits is used.
+    async fn entitlements(&self, ctx: &Context<'_>) -> AppResult<Entitlements> {
+        let id = self.0.model.id;
+        let usage = ctx.loader::<UsageLoader>()?;
+        let (plan, used) = futures_util::try_join!(plan_for(ctx, id), usage.load_one(id))?;
+        Ok(Entitlements {
+            plan,
+            used: used.unwrap_or_default(),
+        })
+    }
+
+    /// The Stripe subscription, for those who may read billing.
+    #[graphql(guard = "OrgPermission(self.0.role, Permission::BillingRead)")]
+    async fn subscription(&self, ctx: &Context<'_>) -> AppResult<Option<BillingSubscription>> {
+        Ok(ctx
+            .loader::<SubscriptionLoader>()?
+            .load_one(self.0.model.id)
+            .await?
+            .map(BillingSubscription))
+    }
 }
 
 #[derive(Default)]
@@ -130,33 +209,27 @@ pub struct BillingQuery;
 #[Object]
 impl BillingQuery {
     /// The public plan catalog.
-    #[graphql(complexity = "crate::graphql::pagination::list_cost(child_complexity)")]
+    #[graphql(complexity = "list_cost(child_complexity)")]
     async fn plans(&self, ctx: &Context<'_>) -> Vec<Plan> {
-        ctx.core().plans.plans.iter().cloned().map(Plan).collect()
+        ctx.core().plans.plans().iter().cloned().map(Plan).collect()
     }
 }
 
 /// An organization's Stripe subscription as last applied.
-pub struct BillingSubscription(pub crate::billing::subscriptions::subscription::Model);
+pub struct BillingSubscription(pub subscription::Model);
 
 #[Object]
 impl BillingSubscription {
     async fn status(&self) -> enums::SubscriptionStatus {
-        self.0.status().into()
+        self.0.status.into()
     }
 
     async fn plan(&self, ctx: &Context<'_>) -> Plan {
-        let plans = &ctx.core().plans;
-        Plan(
-            plans
-                .get(&self.0.plan_id)
-                .unwrap_or_else(|| plans.free())
-                .clone(),
-        )
+        Plan(ctx.core().plans.resolve(&self.0.plan_id).clone())
     }
 
     async fn interval(&self) -> Option<BillingInterval> {
-        self.0.interval().map(Into::into)
+        self.0.billing_interval.map(Into::into)
     }
 
     async fn seats(&self) -> Option<i32> {
@@ -209,7 +282,7 @@ impl BillingMutation {
         let (id, url) = crate::billing::service::checkout(
             ctx.core(),
             &ctx.actor()?,
-            &crate::ids::NodeType::Organization.parse(&input.organization_id)?,
+            parse(&input.organization_id)?,
             &input.plan_id,
             input.interval.into(),
         )
@@ -224,24 +297,81 @@ impl BillingMutation {
         ctx: &Context<'_>,
         organization_id: async_graphql::ID,
     ) -> AppResult<BillingPortalSession> {
-        let organization_id = crate::ids::NodeType::Organization.parse(&organization_id)?;
         let url =
-            crate::billing::service::portal(ctx.core(), &ctx.actor()?, &organization_id).await?;
+            crate::billing::service::portal(ctx.core(), &ctx.actor()?, parse(&organization_id)?)
+                .await?;
         Ok(BillingPortalSession { url })
     }
 }
 
 /// Organizations' current subscriptions, batched.
-pub struct SubscriptionLoader(pub sea_orm::DatabaseConnection);
+pub struct SubscriptionLoader(DatabaseConnection);
 
-impl async_graphql::dataloader::Loader<String> for SubscriptionLoader {
-    type Value = crate::billing::subscriptions::subscription::Model;
+impl RequestLoader for SubscriptionLoader {
+    fn new(core: &Arc<Core>) -> Self {
+        Self(core.db.clone())
+    }
+}
+
+impl Loader<OrganizationId> for SubscriptionLoader {
+    type Value = subscription::Model;
     type Error = AppError;
 
     async fn load(
         &self,
-        keys: &[String],
-    ) -> Result<std::collections::HashMap<String, Self::Value>, Self::Error> {
-        crate::billing::subscriptions::by_organization(&self.0, keys).await
+        keys: &[OrganizationId],
+    ) -> Result<HashMap<OrganizationId, Self::Value>, Self::Error> {
+        subscriptions::by_organization(&self.0, keys).await
+    }
+}
+
+/// Organizations' effective plans, batched.
+pub struct PlanLoader(Arc<Core>);
+
+impl RequestLoader for PlanLoader {
+    fn new(core: &Arc<Core>) -> Self {
+        Self(core.clone())
+    }
+}
+
+impl Loader<OrganizationId> for PlanLoader {
+    type Value = Arc<plans::Plan>;
+    type Error = AppError;
+
+    async fn load(
+        &self,
+        keys: &[OrganizationId],
+    ) -> Result<HashMap<OrganizationId, Self::Value>, Self::Error> {
+        let plans = entitlements::plans_of(&self.0.db, &self.0, keys).await?;
+        Ok(plans
+            .into_iter()
+            .map(|(org, plan)| (org, plan.clone()))
+            .collect())
+    }
+}
+
+/// How much of each metered resource organizations use, batched.
+pub struct UsageLoader(DatabaseConnection);
+
+impl RequestLoader for UsageLoader {
+    fn new(core: &Arc<Core>) -> Self {
+        Self(core.db.clone())
+    }
+}
+
+impl Loader<OrganizationId> for UsageLoader {
+    type Value = HashMap<Metered, u64>;
+    type Error = AppError;
+
+    async fn load(
+        &self,
+        keys: &[OrganizationId],
+    ) -> Result<HashMap<OrganizationId, Self::Value>, Self::Error> {
+        let usage = entitlements::usage(&self.0, keys, METERED).await?;
+        let mut out: HashMap<OrganizationId, Self::Value> = HashMap::new();
+        for ((org, metered), used) in usage {
+            out.entry(org).or_default().insert(metered, used);
+        }
+        Ok(out)
     }
 }

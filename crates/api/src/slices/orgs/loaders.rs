@@ -1,42 +1,91 @@
-//! Batched reads for nested organization fields: member pages (with their
-//! users), member and pending-invitation counts, effective plans.
+//! Batched reads for organizations: memberships (the per-request cache
+//! guards read), member pages with their users, the viewer's organizations,
+//! member and pending-invitation counts.
 
 use std::{collections::HashMap, sync::Arc};
 
 use async_graphql::dataloader::Loader;
-use sea_orm::{ConnectionTrait, FromQueryResult};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult, QueryFilter,
+};
 
 use crate::{
     Core,
     auth::entity::user,
     billing::entitlements,
+    counters,
     db::{TopPerOrganization, chunked_groups, statement},
     error::AppError,
+    graphql::loaders::{RequestLoader, RowsById},
+    ids::{OrganizationId, UserId},
     orgs::entity::{membership, organization},
     page::PageArgs,
 };
 
+/// Organizations by id.
+pub type OrganizationRows = RowsById<organization::Entity, OrganizationId>;
+
+/// A user's membership of an organization, keyed by (user, organization):
+/// the per-request membership cache that guards and `Organization` read,
+/// so each membership is loaded at most once.
+pub struct MembershipOf(DatabaseConnection);
+
+impl RequestLoader for MembershipOf {
+    fn new(core: &Arc<Core>) -> Self {
+        Self(core.db.clone())
+    }
+}
+
+impl Loader<(UserId, OrganizationId)> for MembershipOf {
+    type Value = membership::Model;
+    type Error = AppError;
+
+    async fn load(
+        &self,
+        keys: &[(UserId, OrganizationId)],
+    ) -> Result<HashMap<(UserId, OrganizationId), Self::Value>, Self::Error> {
+        let users = keys.iter().map(|(u, _)| *u);
+        let orgs = keys.iter().map(|(_, o)| *o);
+        Ok(membership::Entity::find()
+            .filter(membership::Column::UserId.is_in(users))
+            .filter(membership::Column::OrganizationId.is_in(orgs))
+            .all(&self.0)
+            .await?
+            .into_iter()
+            .map(|m| ((m.user_id, m.organization_id), m))
+            .filter(|(k, _)| keys.contains(k))
+            .collect())
+    }
+}
+
 pub type MemberRow = (membership::Model, user::Model);
 
-pub struct MemberPageLoader(pub Arc<Core>);
+/// Pages of organizations' members with their users, in joining order.
+pub struct MemberPages(DatabaseConnection);
 
-impl Loader<(String, PageArgs)> for MemberPageLoader {
+impl RequestLoader for MemberPages {
+    fn new(core: &Arc<Core>) -> Self {
+        Self(core.db.clone())
+    }
+}
+
+impl Loader<(OrganizationId, PageArgs)> for MemberPages {
     type Value = Vec<MemberRow>;
     type Error = AppError;
 
     async fn load(
         &self,
-        keys: &[(String, PageArgs)],
-    ) -> Result<HashMap<(String, PageArgs), Self::Value>, Self::Error> {
-        let db = &self.0.db;
+        keys: &[(OrganizationId, PageArgs)],
+    ) -> Result<HashMap<(OrganizationId, PageArgs), Self::Value>, Self::Error> {
+        let db = &self.0;
         let mut out = HashMap::new();
-        for (args, orgs) in chunked_groups(keys.iter().map(|(org, args)| (org.clone(), args))) {
+        for (args, orgs) in chunked_groups(keys.iter().map(|(org, args)| (*org, args))) {
             let (parts, values) = TopPerOrganization {
                 table: "memberships m",
                 alias: "m",
                 newest_first: false,
                 filter: Default::default(),
-                after: args.after.as_deref(),
+                after: args.after,
                 limit: args.limit(),
             }
             .sql(&orgs);
@@ -50,14 +99,11 @@ impl Loader<(String, PageArgs)> for MemberPageLoader {
             let rows = db
                 .query_all_raw(statement(db.get_database_backend(), &sql, values))
                 .await?;
-            let mut by_org: HashMap<String, Vec<MemberRow>> = HashMap::new();
+            let mut by_org: HashMap<OrganizationId, Vec<MemberRow>> = HashMap::new();
             for row in rows {
                 let m = membership::Model::from_query_result(&row, "")?;
                 let u = user::Model::from_query_result(&row, "u_")?;
-                by_org
-                    .entry(m.organization_id.clone())
-                    .or_default()
-                    .push((m, u));
+                by_org.entry(m.organization_id).or_default().push((m, u));
             }
             for org in orgs {
                 let rows = by_org.remove(&org).unwrap_or_default();
@@ -71,65 +117,76 @@ impl Loader<(String, PageArgs)> for MemberPageLoader {
 /// The organizations a user belongs to, a page at a time, with the count.
 /// Only the viewer's are ever listed, so keys share one user; the cache
 /// makes every repetition of the same page in a document free.
-pub struct OrganizationPageLoader(pub Arc<Core>);
+pub struct OrganizationPages(Arc<Core>);
 
-pub type OrganizationRows = (Vec<(membership::Model, organization::Model)>, u64);
+impl RequestLoader for OrganizationPages {
+    fn new(core: &Arc<Core>) -> Self {
+        Self(core.clone())
+    }
+}
 
-impl Loader<(String, PageArgs)> for OrganizationPageLoader {
-    type Value = OrganizationRows;
+pub type OrganizationPage = (Vec<(membership::Model, organization::Model)>, u64);
+
+impl Loader<(UserId, PageArgs)> for OrganizationPages {
+    type Value = OrganizationPage;
     type Error = AppError;
 
     async fn load(
         &self,
-        keys: &[(String, PageArgs)],
-    ) -> Result<HashMap<(String, PageArgs), Self::Value>, Self::Error> {
+        keys: &[(UserId, PageArgs)],
+    ) -> Result<HashMap<(UserId, PageArgs), Self::Value>, Self::Error> {
         let mut out = HashMap::new();
         for (user, args) in keys {
-            let page = crate::orgs::service::list_for_user(&self.0, user, args).await?;
-            out.insert((user.clone(), args.clone()), page);
+            let page = crate::orgs::service::list_for_user(&self.0, *user, args).await?;
+            out.insert((*user, args.clone()), page);
         }
         Ok(out)
     }
 }
 
-pub struct MemberCountLoader(pub Arc<Core>);
+/// Members of each organization, from its counter.
+pub struct MemberCounts(DatabaseConnection);
 
-impl Loader<String> for MemberCountLoader {
-    type Value = u64;
-    type Error = AppError;
-
-    async fn load(&self, keys: &[String]) -> Result<HashMap<String, u64>, Self::Error> {
-        let counts = entitlements::member_counts(&self.0.db, keys).await?;
-        Ok(keys
-            .iter()
-            .map(|k| (k.clone(), counts.get(k).copied().unwrap_or(0)))
-            .collect())
+impl RequestLoader for MemberCounts {
+    fn new(core: &Arc<Core>) -> Self {
+        Self(core.db.clone())
     }
 }
 
-pub struct PendingInvitationCountLoader(pub Arc<Core>);
-
-impl Loader<String> for PendingInvitationCountLoader {
+impl Loader<OrganizationId> for MemberCounts {
     type Value = u64;
     type Error = AppError;
 
-    async fn load(&self, keys: &[String]) -> Result<HashMap<String, u64>, Self::Error> {
-        let counts = entitlements::pending_invitation_counts(&self.0.db, keys).await?;
-        Ok(keys
-            .iter()
-            .map(|k| (k.clone(), counts.get(k).copied().unwrap_or(0)))
-            .collect())
+    async fn load(
+        &self,
+        keys: &[OrganizationId],
+    ) -> Result<HashMap<OrganizationId, u64>, Self::Error> {
+        let counts = counters::read(&self.0, keys, &[counters::MEMBERS]).await?;
+        Ok(counts.into_iter().map(|((org, _), n)| (org, n)).collect())
     }
 }
 
-/// Organization id to the id of its effective plan.
-pub struct PlanLoader(pub Arc<Core>);
+/// Pending, unexpired invitations of each organization.
+pub struct PendingInvitationCounts(DatabaseConnection);
 
-impl Loader<String> for PlanLoader {
-    type Value = String;
+impl RequestLoader for PendingInvitationCounts {
+    fn new(core: &Arc<Core>) -> Self {
+        Self(core.db.clone())
+    }
+}
+
+impl Loader<OrganizationId> for PendingInvitationCounts {
+    type Value = u64;
     type Error = AppError;
 
-    async fn load(&self, keys: &[String]) -> Result<HashMap<String, String>, Self::Error> {
-        entitlements::plan_ids(&self.0.db, &self.0, keys).await
+    async fn load(
+        &self,
+        keys: &[OrganizationId],
+    ) -> Result<HashMap<OrganizationId, u64>, Self::Error> {
+        let counts = entitlements::pending_invitation_counts(&self.0, keys).await?;
+        Ok(keys
+            .iter()
+            .map(|k| (*k, counts.get(k).copied().unwrap_or(0)))
+            .collect())
     }
 }

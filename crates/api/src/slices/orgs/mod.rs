@@ -1,148 +1,168 @@
-//! The organizations slice of the schema.
+//! The organizations slice of the schema: the organization's own fields,
+//! memberships and invitations, and their mutations.
 
 pub mod loaders;
+
+use std::sync::Arc;
 
 use async_graphql::{Context, ID, InputObject, Object};
 use chrono::{DateTime, Utc};
 
+use self::loaders::{MemberCounts, MemberPages, MembershipOf, OrganizationRows};
 use crate::{
-    access::{Feature, Permission, Role},
-    auth::entity::user,
-    billing::entitlements::require_feature,
+    access::{Permission, Role},
+    actor::Actor,
     error::{AppError, AppResult},
-    graphql::enums,
-    graphql::guards::{OrgPermission, SignedIn},
-    graphql::node_id,
     graphql::{
         context::ContextExt,
+        enums,
+        guards::{OrgPermission, SignedIn},
+        ids::{gid, parse},
+        loaders::{ByColumn, RowsByColumn, RowsById},
+        node::NodeKind,
         pagination::{Page, list_cost, page, page_cost},
     },
-    ids::NodeType,
+    ids::{OrganizationId, UserId},
     orgs::{
-        entity::{invitation, membership, organization},
+        entity::{InvitationId, MembershipId, invitation, membership, organization},
         invitations::{self, InvitationStatus},
         members, service,
     },
     page::PageArgs,
-    slices::audit::{AuditEvent, log_page as audit_log_page},
     slices::{
+        Organization,
         auth::{User, load_user},
-        billing::{BillingSubscription, Entitlements, plan_for},
-        projects::{Project, ProjectFilter, loaders::ProjectFilterKey, projects_of},
     },
 };
 
-/// An organization as seen by one of its members: every field knows the
-/// viewer's role, so permission checks need no further lookup.
+/// An organization and the viewer's role in it: what every part of
+/// `Organization` is built from, so each field knows the role without a
+/// further lookup.
 #[derive(Clone)]
-pub struct Organization {
+pub struct OrgView(Arc<OrgViewInner>);
+
+pub struct OrgViewInner {
     pub model: organization::Model,
     pub role: Role,
+}
+
+impl OrgView {
+    pub fn new(model: organization::Model, role: Role) -> Self {
+        Self(Arc::new(OrgViewInner { model, role }))
+    }
+}
+
+impl std::ops::Deref for OrgView {
+    type Target = OrgViewInner;
+
+    fn deref(&self) -> &OrgViewInner {
+        &self.0
+    }
+}
+
+fn organization(model: organization::Model, role: Role) -> Organization {
+    OrgView::new(model, role).into()
 }
 
 /// The organization as the viewer sees it, through the request's loaders;
 /// `None` when the viewer is not a member (or it does not exist).
 pub async fn load_for_viewer(
     ctx: &Context<'_>,
-    organization_id: &str,
+    organization_id: OrganizationId,
 ) -> AppResult<Option<Organization>> {
+    Ok(view_for_viewer(ctx, organization_id)
+        .await?
+        .map(Organization::from))
+}
+
+/// The organization and the viewer's role in it, if the viewer is a member.
+pub async fn view_for_viewer(
+    ctx: &Context<'_>,
+    organization_id: OrganizationId,
+) -> AppResult<Option<OrgView>> {
     let Some(viewer) = ctx.request().viewer.as_ref() else {
         return Ok(None);
     };
-    let loaders = ctx.loaders()?;
-    let key = (viewer.user.id.clone(), organization_id.to_owned());
-    let Some(membership) = loaders.memberships.load_one(key).await? else {
-        return Ok(None);
-    };
-    let Some(model) = loaders
-        .organizations
-        .load_one(organization_id.to_owned())
+    let membership = ctx.loader::<MembershipOf>()?;
+    let Some(membership) = membership
+        .load_one((viewer.user.id, organization_id))
         .await?
     else {
         return Ok(None);
     };
-    Ok(Some(Organization {
-        model,
-        role: membership.role()?,
-    }))
+    let rows = ctx.loader::<OrganizationRows>()?;
+    let Some(model) = rows.load_one(organization_id).await? else {
+        return Ok(None);
+    };
+    Ok(Some(OrgView::new(model, membership.role)))
 }
 
 /// Like `load_for_viewer`, for fields that cannot be null.
 pub async fn require_for_viewer(
     ctx: &Context<'_>,
-    organization_id: &str,
+    organization_id: OrganizationId,
 ) -> AppResult<Organization> {
     load_for_viewer(ctx, organization_id)
         .await?
         .ok_or(AppError::NotFound("Organization"))
 }
 
-/// `node(id:)` for a membership: visible to the organization's members.
-pub async fn membership_node(ctx: &Context<'_>, id: &str) -> AppResult<Option<Membership>> {
-    let Some(model) = ctx
-        .loaders()?
-        .membership_rows
-        .load_one(id.to_owned())
-        .await?
-    else {
-        return Ok(None);
-    };
-    Ok(load_for_viewer(ctx, &model.organization_id)
-        .await?
-        .map(|_| Membership::from(model)))
+impl NodeKind for Organization {
+    type Id = OrganizationId;
+
+    async fn find(ctx: &Context<'_>, id: OrganizationId) -> AppResult<Option<Self>> {
+        load_for_viewer(ctx, id).await
+    }
 }
 
-/// `node(id:)` for an invitation: visible to members who may invite, and to
-/// the invitee once the viewer's email is verified as the invited one.
-pub async fn invitation_node(ctx: &Context<'_>, id: &str) -> AppResult<Option<Invitation>> {
-    let Some(viewer) = ctx.request().viewer.as_ref() else {
-        return Ok(None);
-    };
-    let Some(model) = ctx
-        .loaders()?
-        .invitation_rows
-        .load_one(id.to_owned())
-        .await?
-    else {
-        return Ok(None);
-    };
-    let invitee = viewer.user.email_verified_at.is_some()
-        && viewer.user.email.eq_ignore_ascii_case(&model.email);
-    let inviter = load_for_viewer(ctx, &model.organization_id)
-        .await?
-        .is_some_and(|org| org.role.can(Permission::MemberInvite));
-    Ok((invitee || inviter).then_some(Invitation(model)))
+impl Organization {
+    /// `Node.id`: the merged object's own `id` field comes from
+    /// `OrganizationFields`.
+    pub async fn id(&self, _ctx: &Context<'_>) -> async_graphql::Result<ID> {
+        Ok(gid(self.0.0.model.id))
+    }
+}
+
+/// An organization's own fields: who it is, the viewer's role, members
+/// and invitations.
+#[derive(Clone)]
+pub struct OrganizationFields(OrgView);
+
+impl From<OrgView> for OrganizationFields {
+    fn from(view: OrgView) -> Self {
+        Self(view)
+    }
 }
 
 #[Object]
-impl Organization {
-    pub async fn id(&self) -> ID {
-        node_id(NodeType::Organization, &self.model.id)
+impl OrganizationFields {
+    async fn id(&self) -> ID {
+        gid(self.0.model.id)
     }
 
     async fn name(&self) -> &str {
-        &self.model.name
+        &self.0.model.name
     }
 
     async fn slug(&self) -> &str {
-        &self.model.slug
+        &self.0.model.slug
     }
 
     async fn personal(&self) -> bool {
-        self.model.personal
+        self.0.model.personal
     }
 
     async fn created_at(&self) -> DateTime<Utc> {
-        self.model.created_at
+        self.0.model.created_at
     }
 
     async fn viewer_role(&self) -> enums::Role {
-        self.role.into()
+        self.0.role.into()
     }
 
     /// What the viewer's role allows here.
     async fn viewer_permissions(&self) -> Vec<enums::Permission> {
-        enums::all(&self.role.permissions())
+        enums::all(&self.0.role.permissions())
     }
 
     /// Members in joining order.
@@ -154,19 +174,16 @@ impl Organization {
         after: Option<String>,
     ) -> AppResult<Page<Membership>> {
         let args = PageArgs::parse(first, after)?;
-        let loaders = ctx.loaders()?;
-        let (rows, total) = futures_util::try_join!(
-            loaders
-                .member_pages
-                .load_one((self.model.id.clone(), args.clone())),
-            loaders.member_counts.load_one(self.model.id.clone()),
-        )?;
+        let id = self.0.model.id;
+        let (pages, counts) = (ctx.loader::<MemberPages>()?, ctx.loader::<MemberCounts>()?);
+        let (rows, total) =
+            futures_util::try_join!(pages.load_one((id, args.clone())), counts.load_one(id))?;
         let rows = rows
             .unwrap_or_default()
             .into_iter()
             .map(|(m, user)| {
                 (
-                    m.id.clone(),
+                    m.id.0,
                     Membership {
                         model: m,
                         user: Some(user),
@@ -177,67 +194,9 @@ impl Organization {
         Ok(page(rows, &args, total.unwrap_or(0)))
     }
 
-    /// Projects, newest first; active ones unless the filter asks for archived.
-    #[graphql(complexity = "page_cost(first, child_complexity)")]
-    async fn projects(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-        filter: Option<ProjectFilter>,
-    ) -> AppResult<Page<Project>> {
-        projects_of(ctx, &self.model.id, first, after, filter).await
-    }
-
-    /// The effective plan, and how much of its limits is used.
-    async fn entitlements(&self, ctx: &Context<'_>) -> AppResult<Entitlements> {
-        let loaders = ctx.loaders()?;
-        let id = self.model.id.clone();
-        let active = (id.clone(), ProjectFilterKey::default());
-        let (plan, projects, members, pending) = futures_util::try_join!(
-            plan_for(ctx, &id),
-            loaders.project_counts.load_one(active),
-            loaders.member_counts.load_one(id.clone()),
-            loaders.pending_invitation_counts.load_one(id.clone()),
-        )?;
-        Ok(Entitlements {
-            plan,
-            projects_used: projects.unwrap_or(0),
-            members_used: members.unwrap_or(0) + pending.unwrap_or(0),
-        })
-    }
-
-    /// The Stripe subscription, for those who may read billing.
-    #[graphql(guard = "OrgPermission(self.role, Permission::BillingRead)")]
-    async fn subscription(&self, ctx: &Context<'_>) -> AppResult<Option<BillingSubscription>> {
-        Ok(ctx
-            .loaders()?
-            .subscriptions
-            .load_one(self.model.id.clone())
-            .await?
-            .map(BillingSubscription))
-    }
-
-    /// Newest first; needs AUDIT_LOG_READ and a plan with AUDIT_LOG.
-    #[graphql(
-        guard = "OrgPermission(self.role, Permission::AuditLogRead)",
-        complexity = "page_cost(first, child_complexity)"
-    )]
-    async fn audit_log(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-    ) -> AppResult<Page<AuditEvent>> {
-        let args = PageArgs::parse(first, after)?;
-        let plan = plan_for(ctx, &self.model.id).await?;
-        require_feature(&plan, Feature::AuditLog)?;
-        audit_log_page(ctx, &self.model.id, &args).await
-    }
-
     /// Invitations, newest first; for those who may invite.
     #[graphql(
-        guard = "OrgPermission(self.role, Permission::MemberInvite)",
+        guard = "OrgPermission(self.0.role, Permission::MemberInvite)",
         complexity = "list_cost(child_complexity)"
     )]
     async fn invitations(
@@ -247,9 +206,8 @@ impl Organization {
     ) -> AppResult<Vec<Invitation>> {
         let status = status.map(InvitationStatus::from);
         let all = ctx
-            .loaders()?
-            .invitations_of_org
-            .load_one(self.model.id.clone())
+            .loader::<RowsByColumn<InvitationsOf>>()?
+            .load_one(self.0.model.id)
             .await?
             .unwrap_or_default();
         let now = Utc::now();
@@ -261,11 +219,20 @@ impl Organization {
     }
 }
 
+/// An organization's invitations.
+pub struct InvitationsOf;
+
+impl ByColumn for InvitationsOf {
+    type Entity = invitation::Entity;
+    type Key = OrganizationId;
+    const COLUMN: invitation::Column = invitation::Column::OrganizationId;
+}
+
 #[derive(Clone)]
 pub struct Membership {
     pub model: membership::Model,
     /// The member when read together with the membership; loaded otherwise.
-    pub user: Option<user::Model>,
+    pub user: Option<crate::auth::entity::user::Model>,
 }
 
 impl From<membership::Model> for Membership {
@@ -274,27 +241,42 @@ impl From<membership::Model> for Membership {
     }
 }
 
+impl NodeKind for Membership {
+    type Id = MembershipId;
+
+    /// Visible to the organization's members.
+    async fn find(ctx: &Context<'_>, id: MembershipId) -> AppResult<Option<Self>> {
+        let rows = ctx.loader::<RowsById<membership::Entity, MembershipId>>()?;
+        let Some(model) = rows.load_one(id).await? else {
+            return Ok(None);
+        };
+        Ok(view_for_viewer(ctx, model.organization_id)
+            .await?
+            .map(|_| Membership::from(model)))
+    }
+}
+
 #[Object]
 impl Membership {
     pub async fn id(&self) -> ID {
-        node_id(NodeType::Membership, &self.model.id)
+        gid(self.model.id)
     }
 
-    async fn role(&self) -> AppResult<enums::Role> {
-        Ok(self.model.role()?.into())
+    async fn role(&self) -> enums::Role {
+        self.model.role.into()
     }
 
     async fn user(&self, ctx: &Context<'_>) -> AppResult<User> {
         if let Some(user) = &self.user {
             return Ok(User::from(user.clone()));
         }
-        load_user(ctx, Some(&self.model.user_id))
+        load_user(ctx, Some(self.model.user_id))
             .await?
             .ok_or(AppError::NotFound("User"))
     }
 
     async fn organization(&self, ctx: &Context<'_>) -> AppResult<Organization> {
-        require_for_viewer(ctx, &self.model.organization_id).await
+        require_for_viewer(ctx, self.model.organization_id).await
     }
 
     async fn created_at(&self) -> DateTime<Utc> {
@@ -305,18 +287,39 @@ impl Membership {
 #[derive(Clone)]
 pub struct Invitation(pub invitation::Model);
 
+impl NodeKind for Invitation {
+    type Id = InvitationId;
+
+    /// Visible to members who may invite, and to the invitee once the
+    /// viewer's email is verified as the invited one.
+    async fn find(ctx: &Context<'_>, id: InvitationId) -> AppResult<Option<Self>> {
+        let Some(viewer) = ctx.request().viewer.as_ref() else {
+            return Ok(None);
+        };
+        let rows = ctx.loader::<RowsById<invitation::Entity, InvitationId>>()?;
+        let Some(model) = rows.load_one(id).await? else {
+            return Ok(None);
+        };
+        let invitee = viewer.user.email_verified_at.is_some() && viewer.user.email == model.email;
+        let inviter = view_for_viewer(ctx, model.organization_id)
+            .await?
+            .is_some_and(|org| org.role.can(Permission::MemberInvite));
+        Ok((invitee || inviter).then_some(Invitation(model)))
+    }
+}
+
 #[Object]
 impl Invitation {
     pub async fn id(&self) -> ID {
-        node_id(NodeType::Invitation, &self.0.id)
+        gid(self.0.id)
     }
 
     async fn email(&self) -> &str {
-        &self.0.email
+        self.0.email.as_str()
     }
 
-    async fn role(&self) -> AppResult<enums::Role> {
-        Ok(self.0.role.parse::<Role>()?.into())
+    async fn role(&self) -> enums::Role {
+        self.0.role.into()
     }
 
     async fn status(&self) -> enums::InvitationStatus {
@@ -325,21 +328,20 @@ impl Invitation {
 
     /// For members; the invitee, not yet one, reads `organizationName`.
     async fn organization(&self, ctx: &Context<'_>) -> AppResult<Organization> {
-        require_for_viewer(ctx, &self.0.organization_id).await
+        require_for_viewer(ctx, self.0.organization_id).await
     }
 
     /// The inviting organization's name, readable by the invitee too.
     async fn organization_name(&self, ctx: &Context<'_>) -> AppResult<String> {
-        ctx.loaders()?
-            .organizations
-            .load_one(self.0.organization_id.clone())
+        ctx.loader::<OrganizationRows>()?
+            .load_one(self.0.organization_id)
             .await?
             .map(|o| o.name)
             .ok_or(AppError::NotFound("Organization"))
     }
 
     async fn invited_by(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
-        load_user(ctx, self.0.invited_by.as_deref()).await
+        load_user(ctx, self.0.invited_by).await
     }
 
     async fn created_at(&self) -> DateTime<Utc> {
@@ -369,11 +371,11 @@ impl InvitationPreview {
     }
 
     async fn email(&self) -> &str {
-        &self.invitation.email
+        self.invitation.email.as_str()
     }
 
-    async fn role(&self) -> AppResult<enums::Role> {
-        Ok(self.invitation.role.parse::<Role>()?.into())
+    async fn role(&self) -> enums::Role {
+        self.invitation.role.into()
     }
 
     async fn status(&self) -> enums::InvitationStatus {
@@ -418,9 +420,8 @@ impl OrgQuery {
         id: Option<ID>,
         slug: Option<String>,
     ) -> AppResult<Option<Organization>> {
-        ctx.viewer()?;
         let id = match (id, slug) {
-            (Some(id), _) => match NodeType::Organization.parse(&id) {
+            (Some(id), _) => match parse::<OrganizationId>(&id) {
                 Ok(id) => id,
                 Err(_) => return Ok(None),
             },
@@ -430,7 +431,7 @@ impl OrgQuery {
             },
             (None, None) => return Err(AppError::bad_input("id", "Give an id or a slug.")),
         };
-        load_for_viewer(ctx, &id).await
+        load_for_viewer(ctx, id).await
     }
 
     /// What an invitation link points at, readable without signing in.
@@ -452,10 +453,6 @@ impl OrgQuery {
 #[derive(Default)]
 pub struct OrgMutation;
 
-fn org(model: organization::Model, role: Role) -> Organization {
-    Organization { model, role }
-}
-
 #[Object]
 impl OrgMutation {
     #[graphql(guard = "SignedIn")]
@@ -471,7 +468,7 @@ impl OrgMutation {
             input.slug.as_deref(),
         )
         .await?;
-        Ok(org(created, Role::Owner))
+        Ok(organization(created, Role::Owner))
     }
 
     #[graphql(guard = "SignedIn")]
@@ -481,28 +478,20 @@ impl OrgMutation {
         id: ID,
         input: UpdateOrganizationInput,
     ) -> AppResult<Organization> {
-        let actor = ctx.actor()?;
-        let id = NodeType::Organization.parse(&id)?;
-        let updated = service::update(
+        let (updated, role) = service::update(
             ctx.core(),
-            &actor,
-            &id,
+            &ctx.actor()?,
+            parse(&id)?,
             input.name.as_deref(),
             input.slug.as_deref(),
         )
         .await?;
-        let role = service::role_in(&ctx.core().db, &id, &actor).await?;
-        Ok(org(updated, role))
+        Ok(organization(updated, role))
     }
 
     #[graphql(guard = "SignedIn")]
     async fn delete_organization(&self, ctx: &Context<'_>, id: ID) -> AppResult<bool> {
-        service::delete(
-            ctx.core(),
-            &ctx.actor()?,
-            &NodeType::Organization.parse(&id)?,
-        )
-        .await
+        service::delete(ctx.core(), &ctx.actor()?, parse(&id)?).await
     }
 
     #[graphql(guard = "SignedIn")]
@@ -514,7 +503,7 @@ impl OrgMutation {
         let invitation = invitations::invite(
             ctx.core(),
             &ctx.actor()?,
-            &NodeType::Organization.parse(&input.organization_id)?,
+            parse(&input.organization_id)?,
             &input.email,
             input.role.into(),
         )
@@ -524,18 +513,14 @@ impl OrgMutation {
 
     #[graphql(guard = "SignedIn")]
     async fn resend_invitation(&self, ctx: &Context<'_>, id: ID) -> AppResult<Invitation> {
-        Ok(Invitation(
-            invitations::resend(ctx.core(), &ctx.actor()?, &NodeType::Invitation.parse(&id)?)
-                .await?,
-        ))
+        let resent = invitations::resend(ctx.core(), &ctx.actor()?, parse(&id)?).await?;
+        Ok(Invitation(resent))
     }
 
     #[graphql(guard = "SignedIn")]
     async fn revoke_invitation(&self, ctx: &Context<'_>, id: ID) -> AppResult<Invitation> {
-        Ok(Invitation(
-            invitations::revoke(ctx.core(), &ctx.actor()?, &NodeType::Invitation.parse(&id)?)
-                .await?,
-        ))
+        let revoked = invitations::revoke(ctx.core(), &ctx.actor()?, parse(&id)?).await?;
+        Ok(Invitation(revoked))
     }
 
     #[graphql(guard = "SignedIn")]
@@ -548,10 +533,7 @@ impl OrgMutation {
     async fn decline_invitation(&self, ctx: &Context<'_>, token: String) -> AppResult<bool> {
         let actor = match ctx.request().viewer.as_ref() {
             Some(_) => ctx.actor()?,
-            None => crate::audit::Actor {
-                user_id: None,
-                meta: ctx.meta().clone(),
-            },
+            None => Actor::anonymous(ctx.meta()),
         };
         invitations::decline(ctx.core(), &actor, &token).await
     }
@@ -563,23 +545,24 @@ impl OrgMutation {
         membership_id: ID,
         role: enums::Role,
     ) -> AppResult<Membership> {
-        let membership_id = NodeType::Membership.parse(&membership_id)?;
-        let updated =
-            members::update_member_role(ctx.core(), &ctx.actor()?, &membership_id, role.into())
-                .await?;
+        let updated = members::update_member_role(
+            ctx.core(),
+            &ctx.actor()?,
+            parse(&membership_id)?,
+            role.into(),
+        )
+        .await?;
         Ok(updated.into())
     }
 
     #[graphql(guard = "SignedIn")]
     async fn remove_member(&self, ctx: &Context<'_>, membership_id: ID) -> AppResult<bool> {
-        let membership_id = NodeType::Membership.parse(&membership_id)?;
-        members::remove_member(ctx.core(), &ctx.actor()?, &membership_id).await
+        members::remove_member(ctx.core(), &ctx.actor()?, parse(&membership_id)?).await
     }
 
     #[graphql(guard = "SignedIn")]
     async fn leave_organization(&self, ctx: &Context<'_>, organization_id: ID) -> AppResult<bool> {
-        let organization_id = NodeType::Organization.parse(&organization_id)?;
-        members::leave(ctx.core(), &ctx.actor()?, &organization_id).await
+        members::leave(ctx.core(), &ctx.actor()?, parse(&organization_id)?).await
     }
 
     #[graphql(guard = "SignedIn")]
@@ -589,14 +572,15 @@ impl OrgMutation {
         organization_id: ID,
         to_user_id: ID,
     ) -> AppResult<Organization> {
-        let organization_id = NodeType::Organization.parse(&organization_id)?;
         // A user id that cannot be one is a member that cannot be found.
-        let to_user_id = NodeType::User
-            .parse(&to_user_id)
-            .map_err(|_| AppError::NotFound("Member"))?;
-        let transferred =
-            members::transfer_ownership(ctx.core(), &ctx.actor()?, &organization_id, &to_user_id)
-                .await?;
-        Ok(org(transferred, Role::Admin))
+        let to_user_id = parse::<UserId>(&to_user_id).map_err(|_| AppError::NotFound("Member"))?;
+        let transferred = members::transfer_ownership(
+            ctx.core(),
+            &ctx.actor()?,
+            parse(&organization_id)?,
+            to_user_id,
+        )
+        .await?;
+        Ok(organization(transferred, Role::Admin))
     }
 }

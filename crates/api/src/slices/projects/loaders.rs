@@ -1,18 +1,22 @@
-//! Batched reads of projects: the first page of many organizations' project
-//! lists in one statement (a window over each organization), and their
-//! counts in another, whatever the number of organizations.
+//! Batched reads of projects: a page of many organizations' project lists
+//! in one statement (one limited, indexed part per organization), and their
+//! counts, from the organizations' counters when no search narrows them.
 
-use std::collections::HashMap;
+use std::{collections::HashMap, sync::Arc};
 
 use async_graphql::dataloader::Loader;
 use sea_orm::{ConnectionTrait, DatabaseConnection, FromQueryResult, Value};
 
 use crate::{
+    Core,
     auth::entity::user,
+    counters,
     db::{TopPerOrganization, chunked_groups, contains_pattern, placeholders, statement},
     error::AppError,
+    graphql::loaders::RequestLoader,
+    ids::{OrganizationId, UserId},
     page::PageArgs,
-    projects::entity::project,
+    projects::{ARCHIVED_PROJECTS, PROJECTS, entity::project},
 };
 
 /// Which projects a list shows: active or archived ones, optionally those
@@ -48,20 +52,25 @@ const CREATOR_COLUMNS: &str = "u.id AS u_id, u.email AS u_email, u.name AS u_nam
     u.avatar_url AS u_avatar_url, u.email_verified_at AS u_email_verified_at, \
     CAST(NULL AS TEXT) AS u_password_hash, u.created_at AS u_created_at, u.updated_at AS u_updated_at";
 
-pub struct ProjectPageLoader(pub DatabaseConnection);
+pub struct ProjectPages(DatabaseConnection);
 
-impl Loader<(String, ProjectFilterKey, PageArgs)> for ProjectPageLoader {
+impl RequestLoader for ProjectPages {
+    fn new(core: &Arc<Core>) -> Self {
+        Self(core.db.clone())
+    }
+}
+
+type PageKey = (OrganizationId, ProjectFilterKey, PageArgs);
+
+impl Loader<PageKey> for ProjectPages {
     type Value = Vec<ProjectRow>;
     type Error = AppError;
 
-    async fn load(
-        &self,
-        keys: &[(String, ProjectFilterKey, PageArgs)],
-    ) -> Result<HashMap<(String, ProjectFilterKey, PageArgs), Self::Value>, Self::Error> {
+    async fn load(&self, keys: &[PageKey]) -> Result<HashMap<PageKey, Self::Value>, Self::Error> {
         let mut out = HashMap::new();
         let chunks = chunked_groups(
             keys.iter()
-                .map(|(org, filter, args)| (org.clone(), (filter, args))),
+                .map(|(org, filter, args)| (*org, (filter, args))),
         );
         for ((filter, args), orgs) in chunks {
             let (parts, values) = TopPerOrganization {
@@ -69,7 +78,7 @@ impl Loader<(String, ProjectFilterKey, PageArgs)> for ProjectPageLoader {
                 alias: "p",
                 newest_first: true,
                 filter: filter_condition(filter),
-                after: args.after.as_deref(),
+                after: args.after,
                 limit: args.limit(),
             }
             .sql(&orgs);
@@ -82,15 +91,15 @@ impl Loader<(String, ProjectFilterKey, PageArgs)> for ProjectPageLoader {
                 .0
                 .query_all_raw(statement(self.0.get_database_backend(), &sql, values))
                 .await?;
-            let mut by_org: HashMap<String, Vec<ProjectRow>> = HashMap::new();
+            let mut by_org: HashMap<OrganizationId, Vec<ProjectRow>> = HashMap::new();
             for row in rows {
                 let p = project::Model::from_query_result(&row, "")?;
-                let creator = match row.try_get::<Option<String>>("", "u_id")? {
+                let creator = match row.try_get::<Option<UserId>>("", "u_id")? {
                     Some(_) => Some(user::Model::from_query_result(&row, "u_")?),
                     None => None,
                 };
                 by_org
-                    .entry(p.organization_id.clone())
+                    .entry(p.organization_id)
                     .or_default()
                     .push((p, creator));
             }
@@ -103,44 +112,78 @@ impl Loader<(String, ProjectFilterKey, PageArgs)> for ProjectPageLoader {
     }
 }
 
-pub struct ProjectCountLoader(pub DatabaseConnection);
+/// How many projects a list holds: the organization's counter of active or
+/// archived projects, which costs a key lookup however many there are; with
+/// a search, the matching ones counted.
+pub struct ProjectCounts(DatabaseConnection);
 
-impl Loader<(String, ProjectFilterKey)> for ProjectCountLoader {
+impl RequestLoader for ProjectCounts {
+    fn new(core: &Arc<Core>) -> Self {
+        Self(core.db.clone())
+    }
+}
+
+type CountKey = (OrganizationId, ProjectFilterKey);
+
+impl Loader<CountKey> for ProjectCounts {
     type Value = u64;
     type Error = AppError;
 
-    async fn load(
-        &self,
-        keys: &[(String, ProjectFilterKey)],
-    ) -> Result<HashMap<(String, ProjectFilterKey), u64>, Self::Error> {
-        let mut groups: HashMap<&ProjectFilterKey, Vec<String>> = HashMap::new();
+    async fn load(&self, keys: &[CountKey]) -> Result<HashMap<CountKey, u64>, Self::Error> {
+        let mut groups: HashMap<&ProjectFilterKey, Vec<OrganizationId>> = HashMap::new();
         for (org, filter) in keys {
-            groups.entry(filter).or_default().push(org.clone());
+            groups.entry(filter).or_default().push(*org);
         }
         let mut out = HashMap::new();
         for (filter, orgs) in groups {
-            let (condition, mut values) = filter_condition(filter);
-            let in_list = placeholders(values.len() + 1, orgs.len());
-            values.extend(orgs.iter().map(|o| Value::from(o.clone())));
-            let sql = format!(
-                "SELECT p.organization_id AS organization_id, COUNT(*) AS n FROM projects p \
-                 WHERE p.organization_id IN ({in_list}){condition} GROUP BY p.organization_id"
-            );
-            let rows = self
-                .0
-                .query_all_raw(statement(self.0.get_database_backend(), &sql, values))
-                .await?;
-            let mut counts: HashMap<String, u64> = HashMap::new();
-            for row in rows {
-                let org: String = row.try_get("", "organization_id")?;
-                let n: i64 = row.try_get("", "n")?;
-                counts.insert(org, n.max(0) as u64);
-            }
+            let counts = match &filter.search {
+                None => {
+                    let counter = if filter.archived {
+                        ARCHIVED_PROJECTS
+                    } else {
+                        PROJECTS.counter()
+                    };
+                    counters::read(&self.0, &orgs, &[counter])
+                        .await?
+                        .into_iter()
+                        .map(|((org, _), n)| (org, n))
+                        .collect()
+                }
+                Some(_) => self.matching(filter, &orgs).await?,
+            };
             for org in orgs {
                 let n = counts.get(&org).copied().unwrap_or(0);
                 out.insert((org, filter.clone()), n);
             }
         }
         Ok(out)
+    }
+}
+
+impl ProjectCounts {
+    /// The projects of each organization that a searching filter matches.
+    async fn matching(
+        &self,
+        filter: &ProjectFilterKey,
+        orgs: &[OrganizationId],
+    ) -> Result<HashMap<OrganizationId, u64>, AppError> {
+        let (condition, mut values) = filter_condition(filter);
+        let in_list = placeholders(values.len() + 1, orgs.len());
+        values.extend(orgs.iter().map(|o| Value::from(*o)));
+        let sql = format!(
+            "SELECT p.organization_id AS organization_id, COUNT(*) AS n FROM projects p \
+             WHERE p.organization_id IN ({in_list}){condition} GROUP BY p.organization_id"
+        );
+        let rows = self
+            .0
+            .query_all_raw(statement(self.0.get_database_backend(), &sql, values))
+            .await?;
+        let mut counts = HashMap::new();
+        for row in rows {
+            let org: OrganizationId = row.try_get("", "organization_id")?;
+            let n: i64 = row.try_get("", "n")?;
+            counts.insert(org, n.max(0) as u64);
+        }
+        Ok(counts)
     }
 }

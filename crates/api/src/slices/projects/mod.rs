@@ -1,5 +1,6 @@
-//! The projects slice of the schema: resolvers read arguments, call one
-//! service function, and map the result.
+//! The projects slice of the schema: the worked example every resource
+//! follows. Resolvers read arguments, call one service function, and map
+//! the result; lists go through the slice's loaders (`loaders.rs`).
 
 pub mod loaders;
 
@@ -7,25 +8,34 @@ use async_graphql::{Context, ID, InputObject, Object, Subscription};
 use chrono::{DateTime, Utc};
 use futures_util::{Stream, StreamExt};
 
+use self::loaders::{ProjectCounts, ProjectFilterKey, ProjectPages};
 use crate::{
     auth::entity::user,
-    error::{AppError, AppResult},
-    events::ProjectEventKind,
-    graphql::guards::SignedIn,
-    graphql::node_id,
+    error::AppResult,
+    events::LiveEvent,
     graphql::{
         context::ContextExt,
-        pagination::{Page, page},
+        enums,
+        guards::SignedIn,
+        ids::{gid, parse},
+        live::organization_events,
+        loaders::RowsById,
+        node::NodeKind,
+        pagination::{Page, page, page_cost},
     },
-    ids::NodeType,
+    ids::{OrganizationId, TypedId},
     page::PageArgs,
-    projects::{entity::project, service},
+    projects::{
+        ProjectEventKind,
+        entity::{ProjectId, project},
+        service,
+    },
     slices::{
+        Organization,
         auth::{User, load_user},
-        orgs::{Organization, require_for_viewer},
+        orgs::{OrgView, require_for_viewer, view_for_viewer},
     },
 };
-use loaders::ProjectFilterKey;
 
 #[derive(Clone)]
 pub struct Project {
@@ -46,7 +56,7 @@ impl From<project::Model> for Project {
 #[Object]
 impl Project {
     pub async fn id(&self) -> ID {
-        node_id(NodeType::Project, &self.model.id)
+        gid(self.model.id)
     }
 
     async fn name(&self) -> &str {
@@ -58,7 +68,7 @@ impl Project {
     }
 
     async fn organization(&self, ctx: &Context<'_>) -> AppResult<Organization> {
-        require_for_viewer(ctx, &self.model.organization_id).await
+        require_for_viewer(ctx, self.model.organization_id).await
     }
 
     /// Null when the creator's account is gone.
@@ -66,7 +76,7 @@ impl Project {
         if let Some(creator) = &self.creator {
             return Ok(creator.clone().map(User::from));
         }
-        load_user(ctx, self.model.created_by.as_deref()).await
+        load_user(ctx, self.model.created_by).await
     }
 
     async fn created_at(&self) -> DateTime<Utc> {
@@ -82,16 +92,19 @@ impl Project {
     }
 }
 
-/// `node(id:)` for a project: visible to its organization's members.
-pub async fn project_node(ctx: &Context<'_>, id: &str) -> AppResult<Option<Project>> {
-    let Some(model) = ctx.loaders()?.project_rows.load_one(id.to_owned()).await? else {
-        return Ok(None);
-    };
-    Ok(
-        crate::slices::orgs::load_for_viewer(ctx, &model.organization_id)
+impl NodeKind for Project {
+    type Id = ProjectId;
+
+    /// Visible to its organization's members.
+    async fn find(ctx: &Context<'_>, id: ProjectId) -> AppResult<Option<Self>> {
+        let rows = ctx.loader::<RowsById<project::Entity, ProjectId>>()?;
+        let Some(model) = rows.load_one(id).await? else {
+            return Ok(None);
+        };
+        Ok(view_for_viewer(ctx, model.organization_id)
             .await?
-            .map(|_| Project::from(model)),
-    )
+            .map(|_| Project::from(model)))
+    }
 }
 
 #[derive(InputObject, Default)]
@@ -114,38 +127,59 @@ impl ProjectFilter {
     }
 }
 
+/// The projects slice's fields of `Organization`.
+#[derive(Clone)]
+pub struct OrganizationProjects(OrgView);
+
+impl From<OrgView> for OrganizationProjects {
+    fn from(view: OrgView) -> Self {
+        Self(view)
+    }
+}
+
+#[Object]
+impl OrganizationProjects {
+    /// Projects, newest first; active ones unless the filter asks for archived.
+    #[graphql(complexity = "page_cost(first, child_complexity)")]
+    async fn projects(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        filter: Option<ProjectFilter>,
+    ) -> AppResult<Page<Project>> {
+        projects_of(ctx, self.0.model.id, first, after, filter).await
+    }
+}
+
 /// An organization's projects, newest first, through the request's loaders.
-pub async fn projects_of(
+async fn projects_of(
     ctx: &Context<'_>,
-    organization_id: &str,
+    organization_id: OrganizationId,
     first: Option<i32>,
     after: Option<String>,
     filter: Option<ProjectFilter>,
 ) -> AppResult<Page<Project>> {
     let args = PageArgs::parse(first, after)?;
     let filter = filter.unwrap_or_default().key()?;
-    let loaders = ctx.loaders()?;
-    let org = organization_id.to_owned();
+    let (pages, counts) = (
+        ctx.loader::<ProjectPages>()?,
+        ctx.loader::<ProjectCounts>()?,
+    );
     let (rows, total) = futures_util::try_join!(
-        loaders
-            .project_pages
-            .load_one((org.clone(), filter.clone(), args.clone())),
-        loaders
-            .project_counts
-            .load_one((org.clone(), filter.clone())),
+        pages.load_one((organization_id, filter.clone(), args.clone())),
+        counts.load_one((organization_id, filter)),
     )?;
     let rows = rows
         .unwrap_or_default()
         .into_iter()
         .map(|(model, creator)| {
-            let key = model.id.clone();
-            (
-                key,
-                Project {
-                    model,
-                    creator: Some(creator),
-                },
-            )
+            let key = model.id.0;
+            let project = Project {
+                model,
+                creator: Some(creator),
+            };
+            (key, project)
         })
         .collect();
     Ok(page(rows, &args, total.unwrap_or(0)))
@@ -174,10 +208,10 @@ impl ProjectQuery {
     #[graphql(guard = "SignedIn")]
     async fn project(&self, ctx: &Context<'_>, id: ID) -> AppResult<Option<Project>> {
         let viewer = ctx.viewer()?;
-        let Ok(id) = NodeType::Project.parse(&id) else {
+        let Ok(id) = parse(&id) else {
             return Ok(None);
         };
-        Ok(service::find_for(ctx.core(), &viewer.user.id, &id)
+        Ok(service::find_for(ctx.core(), viewer.user.id, id)
             .await?
             .map(Project::from))
     }
@@ -197,7 +231,7 @@ impl ProjectMutation {
         let created = service::create(
             ctx.core(),
             &ctx.actor()?,
-            &NodeType::Organization.parse(&input.organization_id)?,
+            parse(&input.organization_id)?,
             &input.name,
             input.description.as_deref(),
         )
@@ -215,7 +249,7 @@ impl ProjectMutation {
         let updated = service::update(
             ctx.core(),
             &ctx.actor()?,
-            &NodeType::Project.parse(&id)?,
+            parse(&id)?,
             input.name.as_deref(),
             input.description.as_deref(),
         )
@@ -225,47 +259,44 @@ impl ProjectMutation {
 
     #[graphql(guard = "SignedIn")]
     async fn archive_project(&self, ctx: &Context<'_>, id: ID) -> AppResult<Project> {
-        Ok(service::set_archived(
-            ctx.core(),
-            &ctx.actor()?,
-            &NodeType::Project.parse(&id)?,
-            true,
-        )
-        .await?
-        .into())
+        let archived = service::set_archived(ctx.core(), &ctx.actor()?, parse(&id)?, true).await?;
+        Ok(archived.into())
     }
 
     #[graphql(guard = "SignedIn")]
     async fn restore_project(&self, ctx: &Context<'_>, id: ID) -> AppResult<Project> {
-        Ok(service::set_archived(
-            ctx.core(),
-            &ctx.actor()?,
-            &NodeType::Project.parse(&id)?,
-            false,
-        )
-        .await?
-        .into())
+        let restored = service::set_archived(ctx.core(), &ctx.actor()?, parse(&id)?, false).await?;
+        Ok(restored.into())
     }
 
     #[graphql(guard = "SignedIn")]
     async fn delete_project(&self, ctx: &Context<'_>, id: ID) -> AppResult<bool> {
-        service::delete(ctx.core(), &ctx.actor()?, &NodeType::Project.parse(&id)?).await
+        service::delete(ctx.core(), &ctx.actor()?, parse(&id)?).await
     }
 }
 
 pub struct ProjectEvent {
     kind: ProjectEventKind,
-    project_id: String,
+    project_id: ProjectId,
+}
+
+impl ProjectEvent {
+    fn of(event: &LiveEvent) -> Option<Self> {
+        Some(Self {
+            kind: ProjectEventKind::parse(&event.kind)?,
+            project_id: ProjectId::from_uuid(event.subject),
+        })
+    }
 }
 
 #[Object]
 impl ProjectEvent {
-    async fn kind(&self) -> crate::graphql::enums::ProjectEventKind {
+    async fn kind(&self) -> enums::ProjectEventKind {
         self.kind.into()
     }
 
     async fn project_id(&self) -> ID {
-        node_id(NodeType::Project, &self.project_id)
+        gid(self.project_id)
     }
 
     /// Null after DELETED.
@@ -275,7 +306,7 @@ impl ProjectEvent {
         }
         let viewer = ctx.viewer()?;
         Ok(
-            service::find_for(ctx.core(), &viewer.user.id, &self.project_id)
+            service::find_for(ctx.core(), viewer.user.id, self.project_id)
                 .await?
                 .map(Project::from),
         )
@@ -295,66 +326,14 @@ impl ProjectSubscription {
         organization_id: ID,
     ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<ProjectEvent>> + use<>>
     {
-        let viewer = ctx.viewer()?.user.id.clone();
-        let core = ctx.core().clone();
-        let org = NodeType::Organization.parse(&organization_id)?;
-        if crate::orgs::service::membership_of(&core.db, &org, &viewer)
+        let events = organization_events(ctx, parse(&organization_id)?, ProjectId::TYPE_NAME)
             .await?
-            .is_none()
-        {
-            return Err(AppError::NotFound("Organization").into());
-        }
-        let receiver = core.events.subscribe();
-        let changes = tokio_stream_from(receiver);
-        let events = changes
-            .filter(move |change| std::future::ready(change.organization_id == org))
-            // Membership is checked again at every event: a member removed
-            // meanwhile stops receiving at once, told NOT_FOUND. A check that
-            // fails is retried, since a blip of the database must not end
-            // the stream; one that keeps failing ends it with INTERNAL.
-            .then(move |change| {
-                let (core, viewer) = (core.clone(), viewer.clone());
-                async move {
-                    let checks = &core.config;
-                    let member = crate::db::retry(
-                        checks.live_checks.retry_limit,
-                        checks.database_timeouts.statement,
-                        || {
-                            let (core, viewer) = (core.clone(), viewer.clone());
-                            let org = change.organization_id.clone();
-                            async move {
-                                crate::orgs::service::membership_of(&core.db, &org, &viewer).await
-                            }
-                        },
-                    )
-                    .await?;
-                    match member {
-                        Some(_) => Ok(ProjectEvent {
-                            kind: change.kind,
-                            project_id: change.project_id,
-                        }),
-                        None => Err(AppError::NotFound("Organization").into()),
-                    }
-                }
+            .filter_map(|event| {
+                std::future::ready(match event {
+                    Ok(event) => ProjectEvent::of(&event).map(Ok),
+                    Err(error) => Some(Err(error)),
+                })
             });
-        Ok(crate::graphql::live::until_error(events))
+        Ok(events)
     }
-}
-
-/// The broadcast receiver as a stream; a subscriber that falls too far
-/// behind skips what it missed rather than ending.
-fn tokio_stream_from(
-    receiver: tokio::sync::broadcast::Receiver<crate::events::ProjectChange>,
-) -> impl Stream<Item = crate::events::ProjectChange> {
-    futures_util::stream::unfold(receiver, |mut receiver| async move {
-        loop {
-            match receiver.recv().await {
-                Ok(change) => return Some((change, receiver)),
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(skipped)) => {
-                    tracing::warn!(skipped, "a project event subscriber fell behind");
-                }
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
-            }
-        }
-    })
 }
