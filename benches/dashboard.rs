@@ -19,10 +19,10 @@ use clap::Parser;
 use futures_util::FutureExt;
 use groundwork::{
     AppState, Server,
+    access::Role,
     auth::entity::user,
     billing::entitlements,
     config::Config,
-    access::Role,
     counters,
     email::EmailAddress,
     ids::{OrganizationId, TypedId, UserId},

@@ -6,6 +6,7 @@ use std::{sync::Arc, time::Duration};
 use sea_orm::DatabaseConnection;
 use tokio_util::sync::CancellationToken;
 
+use crate::config::ExposeSecret;
 use crate::{
     auth::{self, passwords::Passwords},
     billing::{
@@ -80,12 +81,12 @@ impl Core {
     ) -> Result<Self, StartError> {
         let plans = PlanCatalog::from_settings(&config.plans, metered)?;
         let limiter = match &config.redis_url {
-            Some(url) => RateLimiter::redis(url.expose(), config.redis_key_prefix.clone())
+            Some(url) => RateLimiter::redis(url.expose_secret(), config.redis_key_prefix.clone())
                 .await
                 .map_err(|e| StartError::Service(format!("cannot connect to Redis: {e}")))?,
             None => RateLimiter::Database(db.clone()),
         };
-        let mailer = Mailer::from_url(config.mail_url.expose(), &config.mail_from)
+        let mailer = Mailer::from_url(config.mail_url.expose_secret(), &config.mail_from)
             .map_err(StartError::Service)?;
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())

@@ -22,5 +22,5 @@ pub use crate::core::{Core, StartError};
 
 // The kernel's modules, under the paths every slice names them by.
 pub use groundwork_kernel::{
-    actor, config, crypto, db, email, error, events, ids, page, ratelimit, text,
+    actor, backoff, config, crypto, db, email, error, events, ids, page, ratelimit, text,
 };

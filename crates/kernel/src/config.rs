@@ -4,7 +4,7 @@
 //! process with one line naming the variable, instead of failing later in a
 //! request.
 
-use std::{collections::HashMap, fmt, net::SocketAddr, time::Duration};
+use std::{collections::HashMap, net::SocketAddr, time::Duration};
 
 mod env;
 mod graphql;
@@ -17,25 +17,9 @@ pub use graphql::{GraphqlLimits, PersistedDocuments, PersistedMode};
 use oauth::oauth_providers;
 pub use timeouts::{DatabaseTimeouts, HttpTimeouts, LiveChecks};
 
-/// A secret value: usable by the code that needs it, never printed.
-#[derive(Clone, Default, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
+/// A secret value (a key, a URL with a password): usable by the code that
+/// needs it through `expose_secret`, and printed as `[REDACTED]`.
+pub use secrecy::{ExposeSecret, SecretString as Secret};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AppEnv {
@@ -305,9 +289,9 @@ impl Config {
         let graphql = graphql::limits(&env, dev)?;
 
         let secret_key = match env.get("SECRET_KEY") {
-            Some(key) if key.len() >= 32 => Secret::new(key),
+            Some(key) if key.len() >= 32 => Secret::from(key),
             Some(_) => return Err(env.bad("SECRET_KEY", "must be at least 32 characters".into())),
-            None if dev => Secret::new(crate::crypto::random_token()),
+            None if dev => Secret::from(crate::crypto::random_token()),
             None => {
                 return Err(env.bad(
                     "SECRET_KEY",
@@ -332,7 +316,7 @@ impl Config {
         let redis_url = match env.get("REDIS_URL") {
             None => None,
             Some(url) if url.starts_with("redis://") || url.starts_with("rediss://") => {
-                Some(Secret::new(url))
+                Some(Secret::from(url))
             }
             Some(_) => return Err(env.bad("REDIS_URL", "expected redis://HOST:PORT".into())),
         };
@@ -362,7 +346,7 @@ impl Config {
             redis_key_prefix: env
                 .get("REDIS_KEY_PREFIX")
                 .unwrap_or_else(|| "groundwork:".to_owned()),
-            mail_url: Secret::new(mail_url),
+            mail_url: Secret::from(mail_url),
             mail_from,
             mail_poll_interval: env.duration("MAIL_POLL_INTERVAL", "1s")?,
             mail_retry_base: env.duration("MAIL_RETRY_BASE", "10s")?,
@@ -374,8 +358,8 @@ impl Config {
             metrics_max_operation_names: env.parse_positive("METRICS_MAX_OPERATION_NAMES", 100)?,
             otel: otel(&env)?,
             stripe: StripeConfig {
-                secret_key: env.get("STRIPE_SECRET_KEY").map(Secret::new),
-                webhook_secret: env.get("STRIPE_WEBHOOK_SECRET").map(Secret::new),
+                secret_key: env.get("STRIPE_SECRET_KEY").map(Secret::from),
+                webhook_secret: env.get("STRIPE_WEBHOOK_SECRET").map(Secret::from),
                 api_base: check_http_url(
                     &env.get("STRIPE_API_BASE")
                         .unwrap_or_else(|| "https://api.stripe.com".to_owned()),
@@ -394,7 +378,7 @@ impl Config {
                 seat_sync_interval: env.duration("SEAT_SYNC_INTERVAL", "30s")?,
                 seat_sync_retry_base: env.duration("SEAT_SYNC_RETRY_BASE", "30s")?,
             },
-            database_url: Secret::new(database_url),
+            database_url: Secret::from(database_url),
             database_max_connections: max_connections,
             database_timeouts: timeouts::database(&env)?,
             http_timeouts: timeouts::http(&env)?,

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
+use crate::config::ExposeSecret;
 use crate::{
     config::Config,
     ids::{OrganizationId, UserId, Uuid},
@@ -70,7 +71,7 @@ impl EventBus {
         if postgres.is_some() {
             tokio::spawn(listen(
                 Listening {
-                    url: config.database_url.expose().to_owned(),
+                    url: config.database_url.expose_secret().to_owned(),
                     connect_timeout: config.database_timeouts.acquire,
                     ping_timeout: config.database_timeouts.ping(),
                     projects: local.clone(),

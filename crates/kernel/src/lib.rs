@@ -7,6 +7,7 @@
 //! since this crate depends on neither.
 
 pub mod actor;
+pub mod backoff;
 pub mod config;
 pub mod crypto;
 pub mod db;

@@ -30,6 +30,7 @@ use redis::aio::ConnectionManager;
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 
 use crate::{
+    backoff::Backoff,
     config::Limit,
     db::statement,
     error::{AppError, AppResult},
@@ -257,7 +258,7 @@ impl RateLimiter {
     /// `RATE_LIMITED` when the failures have reached the limit.
     pub async fn reserve(&self, key: &str, limit: Limit) -> AppResult<Reservation> {
         let started = Instant::now();
-        let mut pause = Duration::from_millis(5);
+        let mut waits = Backoff::new(Duration::from_millis(5), Duration::from_millis(100));
         loop {
             match self.try_reserve(key, limit).await? {
                 Reserved::Granted => {
@@ -270,10 +271,7 @@ impl RateLimiter {
                 }
                 Reserved::Limited { retry_after } => return Err(limited(retry_after)),
                 Reserved::Busy if started.elapsed() >= SETTLE_WAIT => return Err(limited(1)),
-                Reserved::Busy => {
-                    tokio::time::sleep(pause).await;
-                    pause = (pause * 2).min(Duration::from_millis(100));
-                }
+                Reserved::Busy => tokio::time::sleep(waits.next_wait()).await,
             }
         }
     }

@@ -20,6 +20,7 @@ use oauth2::{
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 
+use crate::config::ExposeSecret;
 use crate::{
     AppState,
     auth::{
@@ -143,7 +144,7 @@ async fn start(
         expires: unix_now() + STATE_TTL.as_secs(),
     };
     let payload = serde_json::to_vec(&flow).expect("flow state serializes");
-    let cookie = crypto::sign(config.secret_key.expose().as_bytes(), &payload);
+    let cookie = crypto::sign(config.secret_key.expose_secret().as_bytes(), &payload);
     redirect(
         url.as_str(),
         &[state_cookie(config, &cookie, STATE_TTL.as_secs())],
@@ -161,7 +162,7 @@ type ConfiguredClient = BasicClient<
 fn client(provider: &OAuthProviderConfig, config: &Config) -> Result<ConfiguredClient, String> {
     Ok(BasicClient::new(ClientId::new(provider.client_id.clone()))
         .set_client_secret(ClientSecret::new(
-            provider.client_secret.expose().to_owned(),
+            provider.client_secret.expose_secret().to_owned(),
         ))
         .set_auth_uri(AuthUrl::new(provider.auth_url.clone()).map_err(|e| e.to_string())?)
         .set_token_uri(TokenUrl::new(provider.token_url.clone()).map_err(|e| e.to_string())?)
@@ -179,7 +180,7 @@ struct CallbackParams {
 
 fn read_flow(config: &Config, headers: &HeaderMap, provider: &str) -> Option<FlowState> {
     let raw = super::cookies::read(headers, STATE_COOKIE)?;
-    let payload = crypto::verify(config.secret_key.expose().as_bytes(), &raw)?;
+    let payload = crypto::verify(config.secret_key.expose_secret().as_bytes(), &raw)?;
     let flow: FlowState = serde_json::from_slice(&payload).ok()?;
     (flow.provider == provider && flow.expires > unix_now()).then_some(flow)
 }

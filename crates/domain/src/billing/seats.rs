@@ -12,7 +12,7 @@ use super::{
     entitlements::member_counts,
     subscriptions::{self, subscription},
 };
-use crate::{Core, db::bounded, error::AppResult, ids::OrganizationId};
+use crate::{Core, backoff, db::bounded, error::AppResult, ids::OrganizationId};
 
 const MAX_BACKOFF: Duration = Duration::from_secs(3600);
 
@@ -114,12 +114,8 @@ async fn push_due(core: &Core) -> AppResult<()> {
             }
             Err(e) => {
                 let attempts = sub.seat_sync_attempts + 1;
-                let delay = core
-                    .config
-                    .stripe
-                    .seat_sync_retry_base
-                    .saturating_mul(2u32.saturating_pow(attempts.clamp(1, 20) as u32 - 1))
-                    .min(MAX_BACKOFF);
+                let base = core.config.stripe.seat_sync_retry_base;
+                let delay = backoff::delay(base, attempts.max(1) as u32, MAX_BACKOFF);
                 tracing::warn!(subscription = %sub.stripe_subscription_id, attempts, ?delay, error = ?e, "cannot update seats at Stripe; will retry");
                 let retry = update
                     .col_expr(

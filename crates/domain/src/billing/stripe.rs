@@ -26,6 +26,7 @@ use stripe_checkout::{
 use stripe_core::customer::CreateCustomer;
 
 use super::SubscriptionStatus;
+use crate::config::ExposeSecret;
 use crate::{
     config::StripeConfig,
     error::{AppError, AppResult},
@@ -117,7 +118,7 @@ impl StripeGateway {
         let Some(key) = &config.secret_key else {
             return Ok(None);
         };
-        let client = ClientBuilder::new(key.expose())
+        let client = ClientBuilder::new(key.expose_secret())
             .url(&config.api_base)
             .timeout(Duration::from_secs(20))
             .build()

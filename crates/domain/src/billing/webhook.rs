@@ -22,6 +22,7 @@ use super::{
     subscriptions::{self, Applied},
     unappliable::{self, Unappliable},
 };
+use crate::config::ExposeSecret;
 use crate::{
     Core,
     access::Role,
@@ -79,7 +80,7 @@ pub async fn deliver(core: &Core, body: &[u8], signature: &str) -> Delivery {
     let Ok(payload) = std::str::from_utf8(body) else {
         return Delivery::Refused;
     };
-    let outcome = match Webhook::construct_event(payload, signature, secret.expose()) {
+    let outcome = match Webhook::construct_event(payload, signature, secret.expose_secret()) {
         Ok(event) => handle(core, event).await,
         // The signature and its time were checked before the payload was
         // read: Stripe sent this, and would send it again for days.

@@ -11,7 +11,7 @@ use sea_orm::{
 use tokio_util::sync::CancellationToken;
 
 use super::{Mail, Mailer};
-use crate::{db::bounded, error::AppResult};
+use crate::{backoff, db::bounded, error::AppResult};
 
 groundwork_kernel::typed_id! {
     /// A message in the outbox.
@@ -141,7 +141,8 @@ async fn deliver_due(
             }
             Err(error) => {
                 let attempts = message.attempts + 1;
-                let delay = backoff(settings.retry_base, attempts);
+                let delay =
+                    backoff::delay(settings.retry_base, attempts.max(0) as u32, MAX_BACKOFF);
                 tracing::warn!(id = %message.id, attempts, ?delay, %error, "mail not delivered; will retry");
                 let retry = update
                     .col_expr(Column::NextAttemptAt, Expr::value(Utc::now() + delay))
@@ -152,24 +153,4 @@ async fn deliver_due(
         }
     }
     Ok(())
-}
-
-/// Doubles from `base` with each failed attempt, up to an hour.
-fn backoff(base: Duration, attempts: i32) -> Duration {
-    let exponent = attempts.saturating_sub(1).clamp(0, 20) as u32;
-    base.saturating_mul(2u32.saturating_pow(exponent))
-        .min(MAX_BACKOFF)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_doubles_and_is_capped() {
-        let base = Duration::from_secs(10);
-        assert_eq!(backoff(base, 1), Duration::from_secs(10));
-        assert_eq!(backoff(base, 3), Duration::from_secs(40));
-        assert_eq!(backoff(base, 30), MAX_BACKOFF);
-    }
 }

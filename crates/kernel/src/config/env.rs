@@ -85,25 +85,16 @@ impl Env<'_> {
     }
 }
 
-/// `250ms`, `30s`, `15m`, `12h`, `7d`, or a bare number of seconds.
+/// `250ms`, `30s`, `15m`, `12h`, `7d`, `1h 30m` (humantime's forms), or a
+/// bare number of seconds.
 pub fn parse_duration(raw: &str) -> Result<Duration, String> {
     let raw = raw.trim();
-    let split = raw.find(|c: char| !c.is_ascii_digit()).unwrap_or(raw.len());
-    let (digits, unit) = raw.split_at(split);
-    let n: u64 = digits
-        .parse()
-        .map_err(|_| format!("expected a duration such as 30s, 15m or 7d, got {raw:?}"))?;
-    let seconds = match unit {
-        "ms" => return Ok(Duration::from_millis(n)),
-        "" | "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86400,
-        _ => {
-            return Err(format!(
-                "unknown unit {unit:?} in {raw:?}; use ms, s, m, h or d"
-            ));
-        }
-    };
-    Ok(Duration::from_secs(n.saturating_mul(seconds)))
+    if !raw.is_empty() && raw.bytes().all(|b| b.is_ascii_digit()) {
+        return raw
+            .parse()
+            .map(Duration::from_secs)
+            .map_err(|_| format!("{raw:?} is too many seconds"));
+    }
+    humantime::parse_duration(raw)
+        .map_err(|e| format!("expected a duration such as 30s, 15m or 7d, got {raw:?} ({e})"))
 }

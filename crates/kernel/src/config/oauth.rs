@@ -73,7 +73,7 @@ pub(super) fn oauth_providers(env: &Env) -> Result<Vec<OAuthProviderConfig>, Con
         providers.push(OAuthProviderConfig {
             kind,
             client_id,
-            client_secret: Secret::new(client_secret),
+            client_secret: Secret::from(client_secret),
             auth_url: url("AUTH_URL", auth)?,
             token_url: url("TOKEN_URL", token)?,
             userinfo_url: url("USERINFO_URL", userinfo)?,

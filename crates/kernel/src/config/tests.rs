@@ -1,4 +1,5 @@
 use super::*;
+use crate::config::ExposeSecret;
 
 fn load(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
     let map: HashMap<String, String> = vars
@@ -14,7 +15,7 @@ const PROD_KEY: (&str, &str) = ("SECRET_KEY", "0123456789abcdef0123456789abcdef"
 fn defaults_are_development_on_sqlite() {
     let c = load(&[]).unwrap();
     assert_eq!(c.app_env, AppEnv::Development);
-    assert_eq!(c.database_url.expose(), DEFAULT_DATABASE_URL);
+    assert_eq!(c.database_url.expose_secret(), DEFAULT_DATABASE_URL);
     assert_eq!(c.bind_addr.to_string(), "127.0.0.1:8080");
     assert!(c.graphql.introspection && c.graphql.graphiql);
     assert_eq!(c.max_body_bytes, 1024 * 1024);
@@ -54,19 +55,19 @@ fn bad_values_name_their_variable() {
         ("WS_SESSION_CHECK_INTERVAL", "often"),
         ("WS_CHECK_RETRY_LIMIT", "0"),
         ("HTTP_HEADER_TIMEOUT", "0ms"),
-        ("HTTP_BODY_TIMEOUT", "1 minute"),
+        ("HTTP_BODY_TIMEOUT", "a minute"),
         ("HTTP_REQUEST_TIMEOUT", "-5s"),
-        ("READYZ_TIMEOUT", "2 s"),
+        ("READYZ_TIMEOUT", "2 parsecs"),
         ("DATABASE_CONNECT_TIMEOUT", "forever"),
         ("DATABASE_ACQUIRE_TIMEOUT", "0"),
         ("DATABASE_STATEMENT_TIMEOUT", "10x"),
         ("DATABASE_IDLE_TIMEOUT", "0s"),
-        ("DATABASE_MAX_LIFETIME", "1y"),
+        ("DATABASE_MAX_LIFETIME", "soon"),
         ("LOG_FORMAT", "xml"),
         ("GRAPHQL_MAX_DEPTH", "0"),
         ("GRAPHQL_MAX_DEPTH", "ten"),
         ("GRAPHIQL", "maybe"),
-        ("SESSION_IDLE_TIMEOUT", "7 weeks"),
+        ("SESSION_IDLE_TIMEOUT", "7 fortnights"),
         ("RATE_LIMIT_SIGNIN_IP", "5"),
         ("RATE_LIMIT_PASSWORD_ACCOUNT", "0/15m"),
         ("PASSWORD_HASH_CONCURRENCY", "0"),
@@ -95,6 +96,14 @@ fn durations_and_limits_parse() {
     assert_eq!(parse_duration("15m").unwrap(), Duration::from_secs(900));
     assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
     assert_eq!(parse_duration("90").unwrap(), Duration::from_secs(90));
+    assert_eq!(parse_duration("1h 30m").unwrap(), Duration::from_secs(5400));
+    assert_eq!(
+        parse_duration("7d").unwrap(),
+        Duration::from_secs(7 * 86400)
+    );
+    for bad in ["", "fast", "15x", "-1s", "99999999999999999999"] {
+        assert!(parse_duration(bad).is_err(), "{bad:?}");
+    }
     let c = load(&[("RATE_LIMIT_SIGNIN_ACCOUNT", "3/1h")]).unwrap();
     assert_eq!(
         c.signin_account_limit,

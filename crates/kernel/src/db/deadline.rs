@@ -14,6 +14,8 @@ use std::{future::Future, time::Duration};
 
 use sea_orm::DbErr;
 
+use crate::backoff::Backoff;
+
 /// `work`, failed with a `DbErr` when it has not finished within `limit`.
 pub async fn bounded<T, E>(
     limit: Duration,
@@ -45,17 +47,17 @@ where
     Fut: Future<Output = Result<T, E>>,
 {
     let started = tokio::time::Instant::now();
-    let mut pause = Duration::from_millis(100);
+    let mut waits = Backoff::new(Duration::from_millis(100), Duration::from_secs(2));
     loop {
         let error = match bounded(per_attempt, attempt()).await {
             Ok(value) => return Ok(value),
             Err(error) => error,
         };
-        if started.elapsed() + pause > limit {
+        if started.elapsed() + waits.peek() > limit {
             return Err(error);
         }
-        tracing::warn!(?error, retry_in = ?pause, "a database check failed; retrying");
-        tokio::time::sleep(pause).await;
-        pause = (pause * 2).min(Duration::from_secs(2));
+        let wait = waits.next_wait();
+        tracing::warn!(?error, retry_in = ?wait, "a database check failed; retrying");
+        tokio::time::sleep(wait).await;
     }
 }

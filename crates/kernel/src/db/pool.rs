@@ -30,7 +30,11 @@ use sea_orm::{
     sqlx::{self, Connection, pool::PoolConnectionMetadata, postgres::PgConnection},
 };
 
-use crate::config::{Config, DatabaseTimeouts};
+use crate::config::ExposeSecret;
+use crate::{
+    backoff::Backoff,
+    config::{Config, DatabaseTimeouts},
+};
 
 /// Opens the connection pool named by `DATABASE_URL`, waiting for the
 /// database to come up for up to `DATABASE_CONNECT_TIMEOUT` (a database
@@ -40,30 +44,30 @@ use crate::config::{Config, DatabaseTimeouts};
 /// and one connection turns would-be `SQLITE_BUSY` failures on concurrent
 /// writes into plain queueing.
 pub async fn connect(config: &Config) -> Result<DatabaseConnection, DbErr> {
-    let url = config.database_url.expose();
+    let url = config.database_url.expose_secret();
     if url.starts_with("sqlite:") {
         create_sqlite_dir(url)?;
     }
     let options = options(config);
     let deadline = tokio::time::Instant::now() + config.database_timeouts.connect;
-    let mut backoff = Duration::from_millis(250);
+    let mut waits = Backoff::new(Duration::from_millis(250), Duration::from_secs(5));
     loop {
         let error = match Database::connect(options.clone()).await {
             Ok(db) => return Ok(db),
             Err(error) => error,
         };
         let now = tokio::time::Instant::now();
-        if !is_unreachable(&error) || now + backoff > deadline {
+        if !is_unreachable(&error) || now + waits.peek() > deadline {
             return Err(error);
         }
-        tracing::warn!(%error, retry_in = ?backoff, "the database cannot be reached yet");
-        tokio::time::sleep(backoff).await;
-        backoff = (backoff * 2).min(Duration::from_secs(5));
+        let wait = waits.next_wait();
+        tracing::warn!(%error, retry_in = ?wait, "the database cannot be reached yet");
+        tokio::time::sleep(wait).await;
     }
 }
 
 fn options(config: &Config) -> ConnectOptions {
-    let url = config.database_url.expose();
+    let url = config.database_url.expose_secret();
     let sqlite = url.starts_with("sqlite:");
     let mut options = ConnectOptions::new(url.to_owned());
     options
