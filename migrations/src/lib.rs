@@ -23,6 +23,7 @@ mod m20261126_000015_create_stripe_events;
 mod m20261126_000016_add_problem_to_stripe_events;
 mod m20261126_000017_add_rate_limit_pending;
 mod m20261204_000001_create_usage_counters;
+// new-resource: module
 
 pub struct Migrator;
 
@@ -48,6 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000016_add_problem_to_stripe_events::Migration),
             Box::new(m20261126_000017_add_rate_limit_pending::Migration),
             Box::new(m20261204_000001_create_usage_counters::Migration),
+            // new-resource: migration
         ]
     }
 }

@@ -37,3 +37,4 @@ mod timeouts;
 mod web_client;
 mod webhook_problems;
 mod websocket;
+// new-resource: module

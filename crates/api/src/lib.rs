@@ -10,11 +10,8 @@ pub mod slices;
 pub mod telemetry;
 
 // The domain's slices and the kernel's modules, under the paths the API
-// (and the tests) name them by.
-pub use groundwork_domain::{
-    Core, StartError, access, actor, audit, auth, billing, config, counters, crypto, db, email,
-    events, ids, mail, orgs, page, projects, ratelimit, seed, text, uow,
-};
+// (and the tests) name them by; a slice added to the domain is here too.
+pub use groundwork_domain::*;
 
 use std::{future::Future, net::SocketAddr, ops::Deref, sync::Arc, time::Duration};
 

@@ -15,6 +15,7 @@ pub mod counters;
 pub mod mail;
 pub mod orgs;
 pub mod projects;
+// new-resource: module
 pub mod seed;
 pub mod uow;
 

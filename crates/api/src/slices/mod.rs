@@ -3,7 +3,8 @@
 //! Each slice (a folder here, beside its domain folder) owns its types,
 //! resolvers and loaders. Registering one takes a line in each list below:
 //! its root parts, its part of `Organization`, its `Node` types, its
-//! metered resources. `cargo xtask new-resource` adds those lines.
+//! metered resources. `cargo xtask new-resource` adds those lines where
+//! the `new-resource` comments are.
 
 use async_graphql::{Context, ID, MergedObject, MergedSubscription};
 
@@ -19,6 +20,7 @@ pub mod auth;
 pub mod billing;
 pub mod orgs;
 pub mod projects;
+// new-resource: module
 
 #[derive(MergedObject, Default)]
 #[graphql(name = "Query")]
@@ -29,6 +31,7 @@ pub struct QueryRoot(
     orgs::OrgQuery,
     projects::ProjectQuery,
     billing::BillingQuery,
+    // new-resource: query
 );
 
 #[derive(MergedObject, Default)]
@@ -38,37 +41,50 @@ pub struct MutationRoot(
     orgs::OrgMutation,
     projects::ProjectMutation,
     billing::BillingMutation,
+    // new-resource: mutation
 );
 
 #[derive(MergedSubscription, Default)]
 #[graphql(name = "Subscription")]
-pub struct SubscriptionRoot(projects::ProjectSubscription);
-
-// Each slice adds its fields (members, projects, entitlements, ...) to
-// `Organization` as a part of its own, built from the same `OrgView`.
-/// An organization the viewer is a member of, as the viewer's role shows it.
-#[derive(MergedObject, Clone)]
-#[graphql(name = "Organization")]
-pub struct Organization(
-    orgs::OrganizationFields,
-    projects::OrganizationProjects,
-    billing::OrganizationBilling,
-    audit::OrganizationAudit,
+pub struct SubscriptionRoot(
+    projects::ProjectSubscription,
+    // new-resource: subscription
 );
 
-impl From<orgs::OrgView> for Organization {
-    fn from(view: orgs::OrgView) -> Self {
-        Self(
-            view.clone().into(),
-            view.clone().into(),
-            view.clone().into(),
-            view.into(),
-        )
-    }
+/// Declares `Organization`, merged from each slice's part (each built
+/// from the same `OrgView`), and how it is made from an `OrgView`.
+macro_rules! organization_parts {
+    ($($part:ident: $($segment:ident)::+,)*) => {
+        // Each slice adds its fields (members, projects, entitlements, ...)
+        // to `Organization` as a part of its own.
+        /// An organization the viewer is a member of, as the viewer's role shows it.
+        #[derive(MergedObject, Clone)]
+        #[graphql(name = "Organization")]
+        pub struct Organization($(pub $($segment)::+,)*);
+
+        impl From<orgs::OrgView> for Organization {
+            fn from(view: orgs::OrgView) -> Self {
+                $(let $part = $($segment)::+::from(view.clone());)*
+                Self($($part,)*)
+            }
+        }
+    };
+}
+
+organization_parts! {
+    fields: orgs::OrganizationFields,
+    projects: projects::OrganizationProjects,
+    billing: billing::OrganizationBilling,
+    audit: audit::OrganizationAudit,
+    // new-resource: organization
 }
 
 /// What plans may limit: every slice's metered resources.
-pub const METERED: &[Metered] = &[crate::orgs::MEMBERS, crate::projects::PROJECTS];
+pub const METERED: &[Metered] = &[
+    crate::orgs::MEMBERS,
+    crate::projects::PROJECTS,
+    // new-resource: metered
+];
 
 /// Declares `Node` with a variant per entity type, and `resolve_node`,
 /// which finds an entity by global id through its type's `NodeKind`.
@@ -112,4 +128,5 @@ node_types! {
     Project => projects::Project,
     AuditEvent => audit::AuditEvent,
     Session => auth::Session,
+    // new-resource: node
 }

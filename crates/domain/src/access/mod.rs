@@ -137,6 +137,46 @@ impl Role {
     }
 }
 
+/// Content members create in an organization: projects, and every
+/// resource made like them (`cargo xtask new-resource`). Viewers read it;
+/// members create it and change or delete what they created; admins and
+/// owners change anything (the `PROJECT_*` rows of the matrix).
+pub mod content {
+    use super::{Permission, Role};
+    use crate::{error::AppError, ids::UserId};
+
+    pub fn may_create(role: Role) -> bool {
+        role.can(Permission::ProjectCreate)
+    }
+
+    /// Whether `role`, acting as `actor`, may change (or, `deleting`,
+    /// delete) content `created_by` made.
+    pub fn may_change(
+        role: Role,
+        created_by: Option<UserId>,
+        actor: Option<UserId>,
+        deleting: bool,
+    ) -> bool {
+        let any = if deleting {
+            Permission::ProjectDeleteAny
+        } else {
+            Permission::ProjectUpdateAny
+        };
+        role.can(any) || (may_create(role) && created_by.is_some() && created_by == actor)
+    }
+
+    /// Why `role` may not create or change this kind of content, named by
+    /// its plural (`projects`).
+    pub fn refusal(role: Role, plural: &str) -> AppError {
+        match role {
+            Role::Viewer => AppError::forbidden(format!("Viewers cannot change {plural}.")),
+            _ => AppError::forbidden(format!(
+                "Members can change only the {plural} they created."
+            )),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::{Permission::*, Role::*, *};
@@ -171,6 +211,22 @@ mod tests {
                 "{permission:?}"
             );
         }
+    }
+
+    #[test]
+    fn members_change_their_own_content_and_viewers_none() {
+        use crate::ids::UserId;
+        let (me, them) = (UserId::new(), UserId::new());
+        for deleting in [false, true] {
+            assert!(content::may_change(Owner, Some(them), Some(me), deleting));
+            assert!(content::may_change(Admin, None, Some(me), deleting));
+            assert!(content::may_change(Member, Some(me), Some(me), deleting));
+            assert!(!content::may_change(Member, Some(them), Some(me), deleting));
+            assert!(!content::may_change(Member, None, Some(me), deleting));
+            assert!(!content::may_change(Member, None, None, deleting));
+            assert!(!content::may_change(Viewer, Some(me), Some(me), deleting));
+        }
+        assert!(content::may_create(Member) && !content::may_create(Viewer));
     }
 
     #[test]

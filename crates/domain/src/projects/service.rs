@@ -11,7 +11,7 @@ use super::{
 };
 use crate::{
     Core,
-    access::{Permission, Role},
+    access::{Role, content},
     audit::{Actor, Event},
     error::{AppError, AppResult},
     events::LiveEvent,
@@ -21,20 +21,9 @@ use crate::{
     uow::Work,
 };
 
-/// Whether `role` may change (or, with `any`, delete) this project: any
-/// project with the `*_ANY` permission, a member its own, a viewer none.
-fn may_touch(role: Role, any: Permission, project: &project::Model, actor: &Actor) -> bool {
-    role.can(any)
-        || (role.can(Permission::ProjectCreate)
-            && project.created_by.is_some()
-            && project.created_by == actor.user_id)
-}
-
-fn forbidden(role: Role) -> AppError {
-    match role {
-        Role::Viewer => AppError::forbidden("Viewers cannot change projects."),
-        _ => AppError::forbidden("Members can change only the projects they created."),
-    }
+/// Whether the actor, of `role`, may change (or delete) this project.
+fn may_touch(role: Role, project: &project::Model, actor: &Actor, deleting: bool) -> bool {
+    content::may_change(role, project.created_by, actor.user_id, deleting)
 }
 
 /// A project the actor may see, read for changing: locked until the work
@@ -98,8 +87,10 @@ pub async fn create(
         .transpose()?
         .flatten();
     let mut work = Work::begin(core, actor).await?;
-    work.require(organization_id, Permission::ProjectCreate)
-        .await?;
+    let role = work.role_in(organization_id).await?;
+    if !content::may_create(role) {
+        return Err(content::refusal(role, "projects"));
+    }
     // Under the organization's lock, concurrent creations are counted one
     // after another, so the plan's limit holds.
     work.lock(organization_id).await?;
@@ -138,8 +129,8 @@ pub async fn update(
         .transpose()?;
     let mut work = Work::begin(core, actor).await?;
     let (found, role) = visible(&work, id).await?;
-    if !may_touch(role, Permission::ProjectUpdateAny, &found, actor) {
-        return Err(forbidden(role));
+    if !may_touch(role, &found, actor, false) {
+        return Err(content::refusal(role, "projects"));
     }
     let before = json!({ "name": found.name, "description": found.description });
     let mut model: project::ActiveModel = found.into();
@@ -172,8 +163,8 @@ pub async fn set_archived(
 ) -> AppResult<project::Model> {
     let mut work = Work::begin(core, actor).await?;
     let (found, role) = visible(&work, id).await?;
-    if !may_touch(role, Permission::ProjectUpdateAny, &found, actor) {
-        return Err(forbidden(role));
+    if !may_touch(role, &found, actor, false) {
+        return Err(content::refusal(role, "projects"));
     }
     if found.archived_at.is_some() == archived {
         work.commit().await?;
@@ -208,8 +199,8 @@ pub async fn set_archived(
 pub async fn delete(core: &Core, actor: &Actor, id: ProjectId) -> AppResult<bool> {
     let mut work = Work::begin(core, actor).await?;
     let (found, role) = visible(&work, id).await?;
-    if !may_touch(role, Permission::ProjectDeleteAny, &found, actor) {
-        return Err(forbidden(role));
+    if !may_touch(role, &found, actor, true) {
+        return Err(content::refusal(role, "projects"));
     }
     project::Entity::delete_by_id(found.id).exec(&*work).await?;
     let counter = match found.archived_at {
@@ -222,39 +213,4 @@ pub async fn delete(core: &Core, actor: &Actor, id: ProjectId) -> AppResult<bool
     work.publish(live(&found, ProjectEventKind::Deleted));
     work.commit().await?;
     Ok(true)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn project(created_by: Option<UserId>) -> project::Model {
-        project::Model {
-            id: ProjectId::new(),
-            organization_id: OrganizationId::new(),
-            name: "n".into(),
-            description: None,
-            created_by,
-            created_at: Utc::now(),
-            updated_at: Utc::now(),
-            archived_at: None,
-        }
-    }
-
-    #[test]
-    fn members_touch_their_own_and_viewers_none() {
-        let (me, them) = (UserId::new(), UserId::new());
-        let actor = Actor::user(me, &Default::default());
-        let mine = project(Some(me));
-        let theirs = project(Some(them));
-        let orphan = project(None);
-        for any in [Permission::ProjectUpdateAny, Permission::ProjectDeleteAny] {
-            assert!(may_touch(Role::Owner, any, &theirs, &actor));
-            assert!(may_touch(Role::Admin, any, &orphan, &actor));
-            assert!(may_touch(Role::Member, any, &mine, &actor));
-            assert!(!may_touch(Role::Member, any, &theirs, &actor));
-            assert!(!may_touch(Role::Member, any, &orphan, &actor));
-            assert!(!may_touch(Role::Viewer, any, &mine, &actor));
-        }
-    }
 }
