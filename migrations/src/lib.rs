@@ -23,6 +23,7 @@ mod m20261126_000015_create_stripe_events;
 mod m20261126_000016_add_problem_to_stripe_events;
 mod m20261126_000017_add_rate_limit_pending;
 mod m20261204_000001_create_usage_counters;
+mod m20261204_000002_create_live_events;
 // new-resource: module
 
 pub struct Migrator;
@@ -49,6 +50,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000016_add_problem_to_stripe_events::Migration),
             Box::new(m20261126_000017_add_rate_limit_pending::Migration),
             Box::new(m20261204_000001_create_usage_counters::Migration),
+            Box::new(m20261204_000002_create_live_events::Migration),
             // new-resource: migration
         ]
     }

@@ -254,17 +254,20 @@ async fn repair_tables(app: &TestApp, tables: &[&str]) {
     }
 }
 
-/// A project change announced without touching the database.
+/// A project change announced without changing the project (the tables a
+/// membership check reads may be away meanwhile; the event log is not).
 async fn announce(app: &TestApp, org: &str, project: &str) {
     app.state
         .events
         .publish(LiveEvent {
+            position: 0,
             organization_id: OrganizationId(row_id(org)),
             topic: "Project".into(),
             subject: row_id(project),
             kind: "UPDATED".into(),
         })
-        .await;
+        .await
+        .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

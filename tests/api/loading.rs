@@ -51,8 +51,11 @@ async fn dashboard_cost(app: &TestApp, viewer: &SignedUp) -> (u64, serde_json::V
 }
 
 fn quiet() -> TestConfig {
-    // The mail worker's polling would add statements between the readings.
-    TestConfig::default().var("MAIL_POLL_INTERVAL", "1h")
+    // The mail worker's and the event reader's polling would add statements
+    // between the readings.
+    TestConfig::default()
+        .var("MAIL_POLL_INTERVAL", "1h")
+        .var("LIVE_EVENTS_POLL_INTERVAL", "1h")
 }
 
 /// Adds `orgs` team organizations with `projects` projects and `members`

@@ -27,6 +27,7 @@ mod persisted;
 mod plans;
 mod projects;
 mod races;
+mod replicas;
 mod resilience;
 mod sessions;
 mod squatting;

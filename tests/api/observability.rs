@@ -29,8 +29,10 @@ const SQL_TOTAL: &str = "groundwork_sql_statements_total";
 async fn graphql_operations_are_counted_by_name_and_outcome() {
     let app = TestApp::spawn_with(
         TestConfig::default()
-            // The mail worker's polling would add statements between readings.
+            // The mail worker's and the event reader's polling would add
+            // statements between readings.
             .var("MAIL_POLL_INTERVAL", "1h")
+            .var("LIVE_EVENTS_POLL_INTERVAL", "1h")
             .var("METRICS_MAX_OPERATION_NAMES", "3"),
     )
     .await;

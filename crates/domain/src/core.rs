@@ -94,7 +94,9 @@ impl Core {
             .build()
             .map_err(|e| StartError::Service(format!("cannot build the HTTP client: {e}")))?;
         let shutdown = CancellationToken::new();
-        let events = EventBus::start(&db, &config, shutdown.clone());
+        let events = EventBus::start(&db, &config, shutdown.clone())
+            .await
+            .map_err(StartError::Database)?;
         let stripe =
             billing::stripe::StripeGateway::new(&config.stripe).map_err(StartError::Service)?;
         let passwords = Passwords::new(

@@ -2,11 +2,11 @@
 //!
 //! A change begins a transaction as its actor, checks the actor's role in
 //! the organization, takes the organization's lock where counts or owners
-//! must hold, changes rows, records its audit event, and commits; only
-//! then do its effects leave the process: live events, session-ended hints,
-//! the seat worker's wake-up. Effects are collected on the way and run by
-//! `commit`, so no change can announce what did not commit, and none can
-//! forget to announce what did.
+//! must hold, changes rows, records its audit event, appends its live
+//! events to the log, and commits; only then do its other effects leave the
+//! process: session-ended hints, the seat worker's wake-up. Effects are
+//! collected on the way and run by `commit`, so no change can announce what
+//! did not commit, and none can forget to announce what did.
 
 use sea_orm::DatabaseTransaction;
 
@@ -114,7 +114,8 @@ impl<'a> Work<'a> {
         audit::record(&self.txn, organization, &self.actor, event).await
     }
 
-    /// Announces `event` to live subscribers once the change has committed.
+    /// Announces `event` to live subscribers: it goes into the live event
+    /// log with the change, and reaches them once the change has committed.
     pub fn publish(&mut self, event: LiveEvent) {
         self.events.push(event);
     }
@@ -151,9 +152,11 @@ impl<'a> Work<'a> {
             seats_changed,
             ..
         } = self;
+        // Last, so the log's append lock is held no longer than the commit.
+        core.events.append(&txn, &events).await?;
         txn.commit().await?;
-        for event in events {
-            core.events.publish(event).await;
+        if !events.is_empty() {
+            core.events.committed();
         }
         for user in sessions_ended {
             core.events.session_ended(user).await;

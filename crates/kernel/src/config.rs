@@ -85,6 +85,11 @@ pub struct Config {
     /// How long a WebSocket may stay open without `connection_init`.
     pub ws_connection_init_timeout: Duration,
     pub live_checks: LiveChecks,
+    /// The live event log: retention, polling, pruning.
+    pub live_events: crate::events::LogSettings,
+    /// A direct connection for LISTEN when `DATABASE_URL` goes through a
+    /// pooler in transaction mode; None: `DATABASE_URL`.
+    pub database_listen_url: Option<Secret>,
     /// Signs short-lived cookies (OAuth state). Random per process in
     /// development when unset; required in production.
     pub secret_key: Secret,
@@ -395,7 +400,32 @@ impl Config {
             graphql,
             ws_connection_init_timeout: env.duration("WS_CONNECTION_INIT_TIMEOUT", "10s")?,
             live_checks: timeouts::live(&env)?,
+            live_events: crate::events::LogSettings {
+                retention: env.duration("LIVE_EVENTS_RETENTION", "24h")?,
+                poll_interval: env.duration("LIVE_EVENTS_POLL_INTERVAL", "1s")?,
+                prune_interval: env.duration("LIVE_EVENTS_PRUNE_INTERVAL", "10m")?,
+            },
+            database_listen_url: match env.get("DATABASE_LISTEN_URL") {
+                None => None,
+                Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                    Some(Secret::from(url))
+                }
+                Some(_) => {
+                    return Err(env.bad(
+                        "DATABASE_LISTEN_URL",
+                        "expected postgres://USER@HOST:PORT/DB, a direct connection".into(),
+                    ));
+                }
+            },
         })
+    }
+
+    /// The connection LISTEN uses: `DATABASE_LISTEN_URL`, else `DATABASE_URL`.
+    pub fn database_listen_url(&self) -> &str {
+        self.database_listen_url
+            .as_ref()
+            .unwrap_or(&self.database_url)
+            .expose_secret()
     }
 
     pub fn is_production(&self) -> bool {

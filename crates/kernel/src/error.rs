@@ -20,6 +20,9 @@ pub enum ErrorCode {
     PlanLimitReached,
     RateLimited,
     BillingDisabled,
+    /// A subscription asked to resume from a position older than the live
+    /// event log keeps: refetch, then subscribe afresh.
+    CursorExpired,
     Internal,
     /// Not a GraphQL request at all: no query, a body that is not one.
     BadRequest,
@@ -44,6 +47,7 @@ impl ErrorCode {
             Self::PlanLimitReached => "PLAN_LIMIT_REACHED",
             Self::RateLimited => "RATE_LIMITED",
             Self::BillingDisabled => "BILLING_DISABLED",
+            Self::CursorExpired => "CURSOR_EXPIRED",
             Self::Internal => "INTERNAL",
             Self::BadRequest => "BAD_REQUEST",
             Self::GraphqlParseFailed => "GRAPHQL_PARSE_FAILED",
@@ -72,7 +76,7 @@ impl ErrorCode {
         Self::ALL.into_iter().find(|c| c.as_str() == code)
     }
 
-    const ALL: [Self; 16] = [
+    const ALL: [Self; 17] = [
         Self::Unauthenticated,
         Self::Forbidden,
         Self::NotFound,
@@ -82,6 +86,7 @@ impl ErrorCode {
         Self::PlanLimitReached,
         Self::RateLimited,
         Self::BillingDisabled,
+        Self::CursorExpired,
         Self::Internal,
         Self::BadRequest,
         Self::GraphqlParseFailed,
@@ -116,6 +121,8 @@ pub enum AppError {
         retry_after_secs: u64,
     },
     BillingDisabled,
+    /// A resume position past the live event log's retention.
+    CursorExpired,
     /// Anything the client cannot act on; logged in full, shown as an id.
     Internal(std::sync::Arc<dyn std::error::Error + Send + Sync>),
 }
@@ -153,6 +160,7 @@ impl AppError {
             Self::PlanLimitReached { .. } => ErrorCode::PlanLimitReached,
             Self::RateLimited { .. } => ErrorCode::RateLimited,
             Self::BillingDisabled => ErrorCode::BillingDisabled,
+            Self::CursorExpired => ErrorCode::CursorExpired,
             Self::Internal(_) => ErrorCode::Internal,
         }
     }
@@ -178,6 +186,7 @@ impl AppError {
                 format!("Too many attempts. Try again in {retry_after_secs} s.")
             }
             Self::BillingDisabled => "Billing is not configured on this server.".into(),
+            Self::CursorExpired => "Events after this cursor are no longer kept; refetch, then subscribe without a cursor.".into(),
             Self::Internal(_) => "Internal error.".into(),
         }
     }

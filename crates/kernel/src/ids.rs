@@ -71,11 +71,16 @@ pub fn decode(global: &str) -> Option<(String, Uuid)> {
 /// Declares a typed id: a UUIDv7 newtype that SeaORM stores in a `uuid`
 /// column and the API names `$type_name` in global ids.
 ///
-/// ```ignore
+/// ```
 /// groundwork_kernel::typed_id! {
 ///     /// A project's id.
 ///     pub struct ProjectId = "Project";
 /// }
+///
+/// use groundwork_kernel::ids::TypedId;
+/// let id = ProjectId::new();
+/// assert_eq!(ProjectId::parse_global(&id.global()).unwrap(), id);
+/// assert!(ProjectId::parse_global("not an id").is_err());
 /// ```
 #[macro_export]
 macro_rules! typed_id {

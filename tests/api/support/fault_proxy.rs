@@ -112,6 +112,20 @@ async fn relay(mut client: TcpStream, upstream: String, mut modes: watch::Receiv
     let (mut up, mut down) = (vec![0u8; 16 * 1024], vec![0u8; 16 * 1024]);
     loop {
         tokio::select! {
+            // A change of mode first: bytes that arrive after a stall began
+            // are never forwarded, however late this task runs.
+            biased;
+            changed = modes.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+                let mode = *modes.borrow_and_update();
+                match mode {
+                    Mode::Cut => return,
+                    Mode::Stall => return stalled(client, Some(server), modes).await,
+                    Mode::Forward => {}
+                }
+            }
             read = client.read(&mut up) => match read {
                 Ok(n) if n > 0 => {
                     if server.write_all(&up[..n]).await.is_err() {
@@ -128,17 +142,6 @@ async fn relay(mut client: TcpStream, upstream: String, mut modes: watch::Receiv
                 }
                 _ => return,
             },
-            changed = modes.changed() => {
-                if changed.is_err() {
-                    return;
-                }
-                let mode = *modes.borrow_and_update();
-                match mode {
-                    Mode::Cut => return,
-                    Mode::Stall => return stalled(client, Some(server), modes).await,
-                    Mode::Forward => {}
-                }
-            }
         }
     }
 }

@@ -22,7 +22,7 @@ use crate::{
         context::ContextExt,
         guards::SignedIn,
         ids::{gid, parse},
-        live::organization_events,
+        live::{event_cursor, organization_events},
         loaders::RowsById,
         node::NodeKind,
         pagination::{Page, page, page_cost},
@@ -248,6 +248,7 @@ pub enum __Name__EventKindValue {
 pub struct __Name__Event {
     kind: __Name__EventKind,
     id: __Name__Id,
+    position: i64,
 }
 
 impl __Name__Event {
@@ -255,6 +256,7 @@ impl __Name__Event {
         Some(Self {
             kind: __Name__EventKind::parse(&event.kind)?,
             id: __Name__Id::from_uuid(event.subject),
+            position: event.position,
         })
     }
 }
@@ -263,6 +265,12 @@ impl __Name__Event {
 impl __Name__Event {
     async fn kind(&self) -> __Name__EventKindValue {
         self.kind.into()
+    }
+
+    /// Where this event is in the stream: pass it as `after` when
+    /// subscribing again to receive what came since.
+    async fn cursor(&self) -> String {
+        event_cursor(self.position)
     }
 
     async fn __name___id(&self) -> ID {
@@ -292,9 +300,18 @@ impl __Name__Subscription {
         &self,
         ctx: &Context<'_>,
         organization_id: ID,
+        #[graphql(
+            desc = "Resume after this event's `cursor`: the events since come first. Past the retention window the answer is CURSOR_EXPIRED: refetch, then subscribe without it."
+        )]
+        after: Option<String>,
     ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<__Name__Event>> + use<>>
     {
-        let events = organization_events(ctx, parse(&organization_id)?, __Name__Id::TYPE_NAME)
+        let events = organization_events(
+            ctx,
+            parse(&organization_id)?,
+            __Name__Id::TYPE_NAME,
+            after.as_deref(),
+        )
             .await?
             .filter_map(|event| {
                 std::future::ready(match event {

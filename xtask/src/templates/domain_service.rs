@@ -62,6 +62,7 @@ fn event(action: &'static str, row: &__name__::Model) -> Event {
 
 fn live(row: &__name__::Model, kind: __Name__EventKind) -> LiveEvent {
     LiveEvent {
+        position: 0,
         organization_id: row.organization_id,
         topic: __Name__Id::TYPE_NAME.to_owned(),
         subject: row.id.uuid(),

@@ -15,6 +15,8 @@ use super::{
 use crate::{Core, backoff, db::bounded, error::AppResult, ids::OrganizationId};
 
 const MAX_BACKOFF: Duration = Duration::from_secs(3600);
+/// Longer than one push to Stripe may take (its client gives up after 20 s).
+const SEAT_PUSH_CLAIM: chrono::Duration = chrono::Duration::seconds(60);
 
 /// Records the seats a per-seat subscription should have now, in the
 /// transaction that changed the organization's members (`Work::members_changed`
@@ -94,6 +96,25 @@ async fn push_due(core: &Core) -> AppResult<()> {
         let (Some(wanted), Some(item)) = (sub.seats_wanted, &sub.item_id) else {
             continue;
         };
+        // Claimed for a while, so that of the workers of every replica that
+        // read it due, one pushes it; a worker that dies mid-push leaves it
+        // to the others once the claim lapses.
+        let claim = subscription::Entity::update_many()
+            .col_expr(
+                subscription::Column::SeatSyncAfter,
+                Expr::value(now + SEAT_PUSH_CLAIM),
+            )
+            .filter(subscription::Column::Id.eq(sub.id))
+            .filter(subscription::Column::SeatsWanted.eq(wanted))
+            .filter(
+                Condition::any()
+                    .add(subscription::Column::SeatSyncAfter.is_null())
+                    .add(subscription::Column::SeatSyncAfter.lte(now)),
+            )
+            .exec(&core.db);
+        if bounded(limit, claim).await?.rows_affected != 1 {
+            continue;
+        }
         let result = gateway.set_quantity(item, wanted.max(0) as u64).await;
         let update = subscription::Entity::update_many()
             .filter(subscription::Column::Id.eq(sub.id))
@@ -103,6 +124,10 @@ async fn push_due(core: &Core) -> AppResult<()> {
             Ok(()) => {
                 let pushed = update
                     .col_expr(subscription::Column::Seats, Expr::value(wanted))
+                    .col_expr(
+                        subscription::Column::SeatSyncAfter,
+                        Expr::value(Option::<chrono::DateTime<Utc>>::None),
+                    )
                     .col_expr(subscription::Column::SeatSyncAttempts, Expr::value(0))
                     .col_expr(
                         subscription::Column::SeatSyncError,

@@ -67,6 +67,7 @@ fn event(action: &'static str, p: &project::Model) -> Event {
 
 fn live(p: &project::Model, kind: ProjectEventKind) -> LiveEvent {
     LiveEvent {
+        position: 0,
         organization_id: p.organization_id,
         topic: ProjectId::TYPE_NAME.to_owned(),
         subject: p.id.uuid(),

@@ -18,7 +18,7 @@ use crate::{
         enums,
         guards::SignedIn,
         ids::{gid, parse},
-        live::organization_events,
+        live::{event_cursor, organization_events},
         loaders::RowsById,
         node::NodeKind,
         pagination::{Page, page, page_cost},
@@ -278,6 +278,7 @@ impl ProjectMutation {
 pub struct ProjectEvent {
     kind: ProjectEventKind,
     project_id: ProjectId,
+    position: i64,
 }
 
 impl ProjectEvent {
@@ -285,6 +286,7 @@ impl ProjectEvent {
         Some(Self {
             kind: ProjectEventKind::parse(&event.kind)?,
             project_id: ProjectId::from_uuid(event.subject),
+            position: event.position,
         })
     }
 }
@@ -293,6 +295,12 @@ impl ProjectEvent {
 impl ProjectEvent {
     async fn kind(&self) -> enums::ProjectEventKind {
         self.kind.into()
+    }
+
+    /// Where this event is in the stream: pass it as `after` when
+    /// subscribing again to receive what came since.
+    async fn cursor(&self) -> String {
+        event_cursor(self.position)
     }
 
     async fn project_id(&self) -> ID {
@@ -324,16 +332,25 @@ impl ProjectSubscription {
         &self,
         ctx: &Context<'_>,
         organization_id: ID,
+        #[graphql(
+            desc = "Resume after this event's `cursor`: the events since come first. Past the retention window the answer is CURSOR_EXPIRED: refetch, then subscribe without it."
+        )]
+        after: Option<String>,
     ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<ProjectEvent>> + use<>>
     {
-        let events = organization_events(ctx, parse(&organization_id)?, ProjectId::TYPE_NAME)
-            .await?
-            .filter_map(|event| {
-                std::future::ready(match event {
-                    Ok(event) => ProjectEvent::of(&event).map(Ok),
-                    Err(error) => Some(Err(error)),
-                })
-            });
+        let events = organization_events(
+            ctx,
+            parse(&organization_id)?,
+            ProjectId::TYPE_NAME,
+            after.as_deref(),
+        )
+        .await?
+        .filter_map(|event| {
+            std::future::ready(match event {
+                Ok(event) => ProjectEvent::of(&event).map(Ok),
+                Err(error) => Some(Err(error)),
+            })
+        });
         Ok(events)
     }
 }
