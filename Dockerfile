@@ -10,6 +10,7 @@ COPY Cargo.toml Cargo.lock ./
 COPY migrations ./migrations
 COPY crates ./crates
 COPY src ./src
+COPY xtask ./xtask
 COPY tests ./tests
 COPY benches ./benches
 COPY schema.graphql ./

@@ -107,3 +107,33 @@ fn no_layer_depends_on_one_above_it() {
         .clone();
     assert_eq!(kernel_features, Value::Array(Vec::new()));
 }
+
+/// The image builds the workspace, so it needs every member's folder: a
+/// crate added to the workspace but not to the Dockerfile breaks only the
+/// image build, which no other test runs.
+#[test]
+fn the_dockerfile_copies_every_workspace_member() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let manifest: toml::Table = std::fs::read_to_string(root.join("Cargo.toml"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let dockerfile = std::fs::read_to_string(root.join("Dockerfile")).unwrap();
+    let copied: Vec<&str> = dockerfile
+        .lines()
+        .filter_map(|l| l.strip_prefix("COPY "))
+        .filter(|l| !l.starts_with("--from"))
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    for member in manifest["workspace"]["members"].as_array().unwrap() {
+        let member = member.as_str().unwrap();
+        if member == "." {
+            continue;
+        }
+        let top = member.split('/').next().unwrap();
+        assert!(
+            copied.contains(&top),
+            "the Dockerfile does not COPY {top} (workspace member {member})"
+        );
+    }
+}

@@ -9,6 +9,7 @@ mod billing;
 mod billing_calls;
 mod billing_order;
 mod cors;
+mod deployment;
 mod foundation;
 mod graphiql;
 mod invitations;

@@ -1,12 +1,7 @@
 //! Observability: the Prometheus metrics on /metrics, and spans exported
 //! over OTLP to a fake collector.
 
-use std::{
-    io::{BufRead, BufReader},
-    process::{Child, Command, Stdio},
-    sync::{Arc, Mutex, mpsc},
-    time::Duration,
-};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
@@ -14,6 +9,7 @@ use crate::{
     loading::DASHBOARD,
     support::{
         TestApp, TestConfig, TestDatabase,
+        binary::Binary,
         fake_otlp::{FakeCollector, ReceivedSpan},
         prometheus::Scrape,
         ws::{Auth, Subscription},
@@ -338,66 +334,4 @@ async fn spans_still_queued_are_sent_when_the_server_stops() {
 
 fn named<'a>(spans: &'a [ReceivedSpan], name: &str) -> Option<&'a ReceivedSpan> {
     spans.iter().find(|s| s.name == name)
-}
-
-/// The `groundwork` binary serving on a free port, with its JSON log lines
-/// collected: trace export is process-wide, so it is tested in a process
-/// of its own, as it runs in production.
-struct Binary {
-    child: Child,
-    addr: String,
-    logs: Arc<Mutex<Vec<String>>>,
-}
-
-impl Binary {
-    fn start(vars: &[(&str, String)]) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_groundwork"))
-            .current_dir(std::env::temp_dir())
-            .envs(vars.iter().map(|(k, v)| (*k, v.as_str())))
-            .env("BIND_ADDR", "127.0.0.1:0")
-            .env("LOG_FORMAT", "json")
-            .env("RUST_LOG", "info")
-            .env("MAIL_URL", "log")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start groundwork");
-        let stdout = child.stdout.take().unwrap();
-        let logs = Arc::new(Mutex::new(Vec::new()));
-        let (listening, addr) = mpsc::channel();
-        let lines = logs.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let entry: Value = serde_json::from_str(&line).unwrap_or_default();
-                if entry["message"] == "listening" {
-                    let _ = listening.send(entry["addr"].as_str().unwrap_or_default().to_owned());
-                }
-                lines.lock().unwrap().push(line);
-            }
-        });
-        let addr = addr
-            .recv_timeout(Duration::from_secs(30))
-            .expect("the server logs its address within 30 s");
-        Self { child, addr, logs }
-    }
-
-    /// Stops the server with SIGTERM as an orchestrator would; returns its
-    /// log lines.
-    fn stop(mut self) -> Vec<String> {
-        let killed = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(killed.success());
-        let status = self.child.wait().unwrap();
-        assert!(status.success(), "{status}");
-        self.logs.lock().unwrap().clone()
-    }
-}
-
-impl Drop for Binary {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }

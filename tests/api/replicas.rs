@@ -22,7 +22,7 @@ use crate::{
     },
 };
 
-const EVENTS: &str = "subscription($org: ID!, $after: String) { projectEvents(organizationId: $org, after: $after) { kind projectId cursor project { name } } }";
+pub const EVENTS: &str = "subscription($org: ID!, $after: String) { projectEvents(organizationId: $org, after: $after) { kind projectId cursor project { name } } }";
 
 async fn subscribe(app: &TestApp, user: &SignedUp, org: &str, after: Option<&str>) -> Subscription {
     Subscription::start(
@@ -35,7 +35,7 @@ async fn subscribe(app: &TestApp, user: &SignedUp, org: &str, after: Option<&str
 }
 
 /// The next event of a subscription, failing on anything else.
-async fn next_event(events: &mut Subscription) -> Value {
+pub async fn next_event(events: &mut Subscription) -> Value {
     let message = events.next().await;
     assert_eq!(message["type"], "next", "{message}");
     let event = message["payload"]["data"]["projectEvents"].clone();
@@ -43,7 +43,7 @@ async fn next_event(events: &mut Subscription) -> Value {
     event
 }
 
-async fn rename(user: &SignedUp, project: &str, name: &str) {
+pub async fn rename(user: &SignedUp, project: &str, name: &str) {
     user.client
         .gql(
             "mutation($id: ID!, $name: String) { updateProject(id: $id, input: { name: $name }) { id } }",

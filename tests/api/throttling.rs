@@ -299,7 +299,7 @@ async fn correct_sign_ins_through_redis_are_never_refused() {
     forget_redis_keys(&redis_url, &prefix).await;
 }
 
-async fn forget_redis_keys(redis_url: &str, prefix: &str) {
+pub async fn forget_redis_keys(redis_url: &str, prefix: &str) {
     let client = redis::Client::open(redis_url).unwrap();
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();
     let keys: Vec<String> = redis::cmd("KEYS")

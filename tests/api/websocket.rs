@@ -156,3 +156,15 @@ async fn an_unknown_subprotocol_is_refused_before_the_upgrade() {
             .contains("graphql-transport-ws")
     );
 }
+
+#[tokio::test]
+async fn a_quiet_socket_is_pinged_so_balancers_keep_it_open() {
+    let app = TestApp::spawn_with(TestConfig::default().var("WS_PING_INTERVAL", "200ms")).await;
+    let owner = app.sign_up("owner@example.com", "Owner").await;
+    let mut socket = Socket::connect(&app.base_url, MODERN).await;
+    socket.init_with_token(&owner.token).await;
+    assert_eq!(socket.next().await["type"], "connection_ack");
+    // Nothing else happens on the socket: only the pings come.
+    let pings = socket.pings_within(Duration::from_millis(1100)).await;
+    assert!((3..=6).contains(&pings), "{pings} pings in 1.1 s");
+}

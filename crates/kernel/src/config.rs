@@ -84,6 +84,9 @@ pub struct Config {
     pub graphql: GraphqlLimits,
     /// How long a WebSocket may stay open without `connection_init`.
     pub ws_connection_init_timeout: Duration,
+    /// How often an open WebSocket is sent a ping frame, so proxies and
+    /// load balancers that close idle connections keep quiet subscriptions.
+    pub ws_ping_interval: Duration,
     pub live_checks: LiveChecks,
     /// The live event log: retention, polling, pruning.
     pub live_events: crate::events::LogSettings,
@@ -399,6 +402,7 @@ impl Config {
             shutdown_grace: Duration::from_secs(env.parse("SHUTDOWN_GRACE_SECONDS", 30)?),
             graphql,
             ws_connection_init_timeout: env.duration("WS_CONNECTION_INIT_TIMEOUT", "10s")?,
+            ws_ping_interval: env.duration("WS_PING_INTERVAL", "30s")?,
             live_checks: timeouts::live(&env)?,
             live_events: crate::events::LogSettings {
                 retention: env.duration("LIVE_EVENTS_RETENTION", "24h")?,

@@ -83,8 +83,22 @@ pub async fn connect_counted(
     Ok((db, counter))
 }
 
+/// Held while migrations are applied on PostgreSQL.
+const MIGRATION_LOCK: i64 = 0x6777_6d69_6772; // "gwmigr"
+
+/// Applies the pending migrations. On PostgreSQL replicas that start
+/// together take turns: all of them in one transaction under an advisory
+/// lock, so the first applies them and the others, once it commits, find
+/// nothing left to do (rather than failing on a table another just made).
 pub async fn migrate_up(db: &DatabaseConnection) -> Result<(), DbErr> {
-    Migrator::up(db, None).await
+    if db.get_database_backend() != DbBackend::Postgres {
+        return Migrator::up(db, None).await;
+    }
+    let txn = begin(db).await?;
+    txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"))
+        .await?;
+    Migrator::up(&txn, None).await?;
+    txn.commit().await
 }
 
 pub async fn migrate_down(db: &DatabaseConnection, steps: u32) -> Result<(), DbErr> {

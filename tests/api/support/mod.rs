@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod binary;
 mod client;
 pub mod database;
 pub mod fake_oauth;
@@ -12,6 +13,7 @@ pub mod fake_stripe;
 pub mod fault_proxy;
 pub mod http_raw;
 mod mail;
+pub mod nginx;
 pub mod prometheus;
 pub mod ws;
 

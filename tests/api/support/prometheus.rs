@@ -71,6 +71,15 @@ impl Scrape {
         }
     }
 
+    /// The sum of every series of `name` (0 when there is none).
+    pub fn sum(&self, name: &str) -> f64 {
+        self.samples
+            .iter()
+            .filter(|s| s.name == name)
+            .map(|s| s.value)
+            .sum()
+    }
+
     /// Like `value`, failing the test when the series is missing.
     pub fn get(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
         self.value(name, labels)

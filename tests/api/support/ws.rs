@@ -148,6 +148,20 @@ impl Socket {
             .expect("a message within 10 s")
     }
 
+    /// How many ping frames arrive within `wait` (answered with pongs by
+    /// the client library, as a browser does); any other message fails.
+    pub async fn pings_within(&mut self, wait: Duration) -> usize {
+        let mut pings = 0;
+        let until = tokio::time::Instant::now() + wait;
+        while let Ok(frame) = tokio::time::timeout_at(until, self.socket.next()).await {
+            match frame {
+                Some(Ok(Message::Ping(_))) => pings += 1,
+                other => panic!("expected only pings, got {other:?}"),
+            }
+        }
+        pings
+    }
+
     /// Reads up to the close frame, skipping messages of the type `allowed`
     /// and failing on any other; returns the close code and reason.
     pub async fn closed(&mut self, allowed: &str) -> (u16, String) {

@@ -10,8 +10,11 @@
 //! stream, adds the timeout (4408), and turns a refused init into 4403.
 //!
 //! The loop also closes the socket when the session it was opened with ends
-//! (4403, see `auth::live`). A client that stops reading is dropped by the
-//! connection's write deadline (`serve::WriteDeadline`).
+//! (4403, see `auth::live`), and sends a ping frame every `WS_PING_INTERVAL`:
+//! a load balancer closes a connection that carries nothing for a minute or
+//! so, and a subscription can be quiet for hours. A client that stops
+//! reading is dropped by the connection's write deadline
+//! (`serve::WriteDeadline`).
 
 use std::{
     pin::pin,
@@ -86,6 +89,7 @@ pub async fn websocket(
     };
     let schema = state.schema.clone();
     let timeout = state.config.ws_connection_init_timeout;
+    let ping = state.config.ws_ping_interval;
     let metrics = state.metrics.clone();
     // The answer names the protocol the connection will speak, even when a
     // client offers both in another order than ours.
@@ -94,7 +98,7 @@ pub async fn websocket(
         .on_upgrade(move |socket| async move {
             // Counted while the connection is open.
             let _open = metrics.websocket_opened();
-            serve(socket, schema, protocol, init, timeout).await;
+            serve(socket, schema, protocol, init, timeout, ping).await;
         })
 }
 
@@ -206,6 +210,7 @@ async fn serve(
     protocol: WebSocketProtocols,
     init: Init,
     timeout: Duration,
+    ping: Duration,
 ) {
     let (mut sink, stream) = socket.split();
     let input = stream
@@ -223,6 +228,8 @@ async fn serve(
     let mut messages = pin!(messages);
     let mut deadline = pin!(tokio::time::sleep(timeout));
     let mut session: Option<SessionWatch> = None;
+    let mut pings = tokio::time::interval_at(tokio::time::Instant::now() + ping, ping);
+    pings.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
 
     // `ours`: the server ends the connection, rather than the protocol
     // machinery or the client.
@@ -244,6 +251,14 @@ async fn serve(
                     continue;
                 }
                 break (INIT_TIMEOUT, "Connection initialisation timeout".to_owned(), true);
+            }
+            _ = pings.tick() => {
+                // The browser answers with a pong; nothing waits for it, as
+                // the write deadline already drops a client that is gone.
+                if sink.send(Message::Ping(Default::default())).await.is_err() {
+                    return;
+                }
+                continue;
             }
             ended = session_ended => break match ended {
                 Ended::Ended => (FORBIDDEN, "The session has ended.".to_owned(), true),

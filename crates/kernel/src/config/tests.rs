@@ -169,6 +169,10 @@ fn the_websocket_init_timeout_is_a_duration() {
     );
     let c = load(&[("WS_CONNECTION_INIT_TIMEOUT", "1500ms")]).unwrap();
     assert_eq!(c.ws_connection_init_timeout, Duration::from_millis(1500));
+    assert_eq!(c.ws_ping_interval, Duration::from_secs(30));
+    let c = load(&[("WS_PING_INTERVAL", "250ms")]).unwrap();
+    assert_eq!(c.ws_ping_interval, Duration::from_millis(250));
+    assert!(load(&[("WS_PING_INTERVAL", "0s")]).is_err());
 }
 
 #[test]
