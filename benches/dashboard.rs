@@ -8,21 +8,17 @@
 //! the 1000th keyset page of the biggest organization's projects.
 
 use std::{
-    collections::HashMap,
-    panic::AssertUnwindSafe,
     sync::atomic::{AtomicUsize, Ordering},
     time::{Duration, Instant},
 };
 
 use chrono::Utc;
 use clap::Parser;
-use futures_util::FutureExt;
 use groundwork::{
-    AppState, Server,
+    AppState,
     access::Role,
     auth::entity::user,
     billing::entitlements,
-    config::Config,
     counters,
     email::EmailAddress,
     ids::{OrganizationId, TypedId, UserId},
@@ -33,11 +29,13 @@ use groundwork::{
     },
 };
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ConnectionTrait, Database, DatabaseConnection, EntityTrait,
+    ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DatabaseConnection, EntityTrait,
 };
 use serde_json::{Value, json};
 
-type Error = Box<dyn std::error::Error + Send + Sync>;
+mod common;
+
+use common::{Api, Error, ms, percentile, redact};
 
 const DASHBOARD: &str = "query Dashboard {
   viewer {
@@ -106,82 +104,17 @@ struct Args {
 #[tokio::main]
 async fn main() {
     let args = Args::parse();
-    let server_url = match url::Url::parse(&args.database_url) {
-        Ok(u) if u.scheme().starts_with("postgres") => u,
-        _ => fail("--database-url must be a postgres:// URL".into()),
-    };
-    let admin = Database::connect(server_url.as_str())
-        .await
-        .unwrap_or_else(|e| fail(format!("cannot connect to {}: {e}", redact(&server_url))));
-    let name = format!("gw_bench_{}", uuid::Uuid::now_v7().simple());
-    let create = format!("CREATE DATABASE \"{name}\"");
-    if let Err(e) = admin.execute_unprepared(&create).await {
-        fail(format!("cannot create database {name}: {e}"));
-    }
-    let mut url = server_url.clone();
-    url.set_path(&format!("/{name}"));
-
-    // Caught, so that the database is dropped after a panic too.
-    let outcome = AssertUnwindSafe(run(args, url)).catch_unwind().await;
-    let drop = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
-    if let Err(e) = admin.execute_unprepared(&drop).await {
-        eprintln!("warning: could not drop database {name}: {e}");
-    }
-    match outcome {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => fail(e.to_string()),
-        Err(_) => fail("the benchmark panicked".into()),
-    }
-}
-
-fn fail(message: String) -> ! {
-    eprintln!("benchmark failed: {message}");
-    std::process::exit(1)
-}
-
-/// The URL without its password, for printing.
-fn redact(url: &url::Url) -> String {
-    let mut url = url.clone();
-    if url.password().is_some() {
-        let _ = url.set_password(Some("***"));
-    }
-    url.to_string()
+    let server = args.database_url.clone();
+    common::with_database(&server, |url| run(args, url)).await;
 }
 
 /// Starts the server on the fresh database, runs the scenarios, stops it.
 async fn run(args: Args, database_url: url::Url) -> Result<(), Error> {
-    let pool = args.db_connections.to_string();
-    let vars: HashMap<String, String> = [
-        ("DATABASE_URL", database_url.as_str()),
-        ("DATABASE_MAX_CONNECTIONS", &pool),
-        ("BIND_ADDR", "127.0.0.1:0"),
-        ("APP_ENV", "development"),
-        ("MAIL_URL", "log"),
-        // Keeps the outbox worker idle, so /metrics counts requests only.
-        ("MAIL_POLL_INTERVAL", "1h"),
-        ("METRICS", "on"),
-        ("RUST_LOG", "warn"),
-        // Every request comes from 127.0.0.1; no limit may get in the way.
-        ("RATE_LIMIT_SIGNIN_IP", "100000/1m"),
-        ("RATE_LIMIT_SIGNIN_ACCOUNT", "100000/1m"),
-        ("RATE_LIMIT_SIGNUP_IP", "100000/1m"),
-        ("GRAPHQL_MAX_COMPLEXITY", "100000"),
-        ("SHUTDOWN_GRACE_SECONDS", "5"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect();
-    let server = Server::build(Config::from_vars(&vars)?, true).await?;
-    let base = format!("http://{}", server.local_addr());
-    let state = server.state().clone();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(server.run_until(async {
-        let _ = stopped.await;
-    }));
-    let result = scenarios(&args, &state, base, &database_url).await;
-    let _ = stop.send(());
-    let _ = task.await;
-    result
+    let vars = common::server_vars(&database_url, args.db_connections);
+    common::with_server(vars, |base, state| async move {
+        scenarios(&args, &state, base, &database_url).await
+    })
+    .await
 }
 
 async fn scenarios(
@@ -190,28 +123,9 @@ async fn scenarios(
     base: String,
     db: &url::Url,
 ) -> Result<(), Error> {
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(60))
-        .pool_max_idle_per_host(args.concurrency)
-        .build()?;
-    let mut api = Api {
-        http,
-        base,
-        token: None,
-    };
-    let input =
-        json!({ "email": "viewer@bench.test", "password": "bench-pass-1", "name": "Viewer" });
-    let signed_up = api
-        .gql(
-            "mutation($input: SignUpInput!) { signUp(input: $input) { token user { id } } }",
-            json!({ "input": input }),
-        )
-        .await?;
-    api.token = signed_up["signUp"]["token"].as_str().map(str::to_owned);
-    let viewer_id = signed_up["signUp"]["user"]["id"]
-        .as_str()
-        .ok_or("no user id")?;
-    let viewer_id = UserId::parse_global(viewer_id).map_err(|e| format!("{e:?}"))?;
+    let mut api = Api::new(base, args.concurrency)?;
+    let viewer_id = api.sign_up("viewer@bench.test").await?;
+    let viewer_id = UserId::parse_global(&viewer_id).map_err(|e| format!("{e:?}"))?;
 
     let started = Instant::now();
     let seeded = seed(state, viewer_id, args.projects).await?;
@@ -320,42 +234,6 @@ async fn keyset_pages(api: &Api, seeded: &Seeded, repeats: usize) -> Result<Page
     })
 }
 
-/// A GraphQL client of the running server, signed in once it has a token.
-struct Api {
-    http: reqwest::Client,
-    base: String,
-    token: Option<String>,
-}
-
-impl Api {
-    /// The `data` of an answer; an answer with `errors` ends the benchmark.
-    async fn gql(&self, query: &str, variables: Value) -> Result<Value, Error> {
-        let body = json!({ "query": query, "variables": variables });
-        let mut request = self.http.post(format!("{}/graphql", self.base)).json(&body);
-        if let Some(token) = &self.token {
-            request = request.bearer_auth(token);
-        }
-        let response = request.send().await?;
-        let status = response.status();
-        let body: Value = response.json().await?;
-        if let Some(errors) = body.get("errors") {
-            let operation = query.lines().next().unwrap_or_default();
-            return Err(format!("{operation} … got HTTP {status} and errors: {errors}").into());
-        }
-        Ok(body["data"].clone())
-    }
-
-    /// `groundwork_sql_statements_total` from `/metrics`.
-    async fn statements(&self) -> Result<u64, Error> {
-        let url = format!("{}/metrics", self.base);
-        let text = self.http.get(url).send().await?.text().await?;
-        text.lines()
-            .find_map(|l| l.strip_prefix("groundwork_sql_statements_total "))
-            .and_then(|n| n.trim().parse().ok())
-            .ok_or_else(|| "no groundwork_sql_statements_total in /metrics".into())
-    }
-}
-
 struct Run {
     latencies: Vec<Duration>,
     wall: Duration,
@@ -415,18 +293,6 @@ where
     // The first error stops every worker.
     let all = futures_util::future::try_join_all(workers).await?;
     Ok(all.into_iter().flatten().collect())
-}
-
-/// Nearest-rank percentile.
-fn percentile(samples: &[Duration], p: f64) -> Duration {
-    let mut sorted = samples.to_vec();
-    sorted.sort();
-    let rank = (p / 100.0 * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
 }
 
 struct Seeded {
@@ -511,6 +377,7 @@ async fn seed(state: &AppState, viewer_id: UserId, projects: usize) -> Result<Se
                     id: Set(ProjectId::new()),
                     organization_id: Set(*org_id),
                     name: Set(format!("Project {p:06}")),
+                    name_folded: Set(format!("project {p:06}")),
                     description: Set(Some(format!("Seeded project {p} of organization {o}."))),
                     // An owner, admin or member: viewers cannot create projects.
                     created_by: Set(Some(members[p % 3])),

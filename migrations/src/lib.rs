@@ -24,6 +24,7 @@ mod m20261126_000016_add_problem_to_stripe_events;
 mod m20261126_000017_add_rate_limit_pending;
 mod m20261204_000001_create_usage_counters;
 mod m20261204_000002_create_live_events;
+mod m20261204_000003_search_project_names;
 // new-resource: module
 
 pub struct Migrator;
@@ -51,6 +52,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000017_add_rate_limit_pending::Migration),
             Box::new(m20261204_000001_create_usage_counters::Migration),
             Box::new(m20261204_000002_create_live_events::Migration),
+            Box::new(m20261204_000003_search_project_names::Migration),
             // new-resource: migration
         ]
     }

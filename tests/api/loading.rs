@@ -118,6 +118,7 @@ async fn populate(app: &TestApp, viewer: &SignedUp, orgs: usize, projects: usize
                 id: Set(ProjectId::new()),
                 organization_id: Set(org_id),
                 name: Set(format!("Project {o}-{p}")),
+                name_folded: Set(format!("project {o}-{p}")),
                 description: Set(None),
                 created_by: Set(Some(*creator)),
                 created_at: Set(now),

@@ -110,3 +110,60 @@ async fn one_invitation_accepted_twice_at_once_makes_one_membership() {
         .await;
     assert_eq!(members.data()["organization"]["members"]["totalCount"], 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn people_of_one_name_signing_up_at_once_each_get_a_personal_organization() {
+    let app = TestApp::spawn().await;
+    let emails: Vec<String> = (0..6).map(|i| format!("same{i}@example.com")).collect();
+    let sign_ups = emails.iter().map(|email| app.sign_up(email, "Same Name"));
+    let users = futures_util::future::join_all(sign_ups).await;
+    let mut slugs = Vec::new();
+    for user in &users {
+        let res = user
+            .client
+            .gql(
+                "{ viewer { organizations { edges { node { slug } } } } }",
+                json!({}),
+            )
+            .await;
+        let edges = res.data()["viewer"]["organizations"]["edges"].clone();
+        assert_eq!(edges.as_array().unwrap().len(), 1, "{edges}");
+        slugs.push(edges[0]["node"]["slug"].as_str().unwrap().to_owned());
+    }
+    slugs.sort();
+    slugs.dedup();
+    assert_eq!(slugs.len(), 6, "{slugs:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn organizations_of_one_name_made_at_once_get_distinct_slugs() {
+    let app = TestApp::spawn().await;
+    let owner = app.sign_up("owner@example.com", "Owner").await;
+    let creates = (0..5).map(|_| {
+        owner.client.gql(
+            "mutation { createOrganization(input: { name: \"Same Name\" }) { slug } }",
+            json!({}),
+        )
+    });
+    let mut slugs: Vec<String> = futures_util::future::join_all(creates)
+        .await
+        .iter()
+        .map(|res| {
+            res.data()["createOrganization"]["slug"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    slugs.sort();
+    assert_eq!(
+        slugs,
+        [
+            "same-name",
+            "same-name-2",
+            "same-name-3",
+            "same-name-4",
+            "same-name-5"
+        ]
+    );
+}

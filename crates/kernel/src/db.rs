@@ -243,7 +243,7 @@ pub fn placeholders(first: usize, count: usize) -> String {
 pub fn contains_pattern(needle: &str) -> String {
     let mut escaped = String::with_capacity(needle.len() + 2);
     escaped.push('%');
-    for c in needle.to_lowercase().chars() {
+    for c in crate::text::folded(needle).chars() {
         if matches!(c, '%' | '_' | '\\') {
             escaped.push('\\');
         }

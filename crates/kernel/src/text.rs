@@ -109,6 +109,13 @@ pub fn description(field: &str, raw: &str) -> AppResult<Option<String>> {
     Ok(Some(text).filter(|d| !d.is_empty()))
 }
 
+/// A text as name search compares it: lower-cased by Unicode's rules by
+/// the server, for what is stored and what is searched alike, so both
+/// databases compare the same strings (their own `LOWER()` differ).
+pub fn folded(text: &str) -> String {
+    text.to_lowercase()
+}
+
 /// A search string; blank means no search.
 pub fn search(field: &str, raw: &str) -> AppResult<Option<String>> {
     let needle = line(field, raw)?;

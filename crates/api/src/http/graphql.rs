@@ -28,6 +28,9 @@ use crate::{
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 
+/// The first allocation of a response body.
+const RESPONSE_BUFFER: usize = 16 * 1024;
+
 pub async fn post(State(state): State<AppState>, request: axum::extract::Request) -> Response {
     let (parts, body) = request.into_parts();
     let headers = &parts.headers;
@@ -365,8 +368,11 @@ impl ResponseMedia {
 
     fn respond(self, status: StatusCode, body: &BatchResponse) -> Response {
         let content_type = self.content_type();
-        match serde_json::to_vec(body) {
-            Ok(bytes) => {
+        // Sized for a dashboard's answer, so a large one is not grown and
+        // copied a dozen times on its way out.
+        let mut bytes = Vec::with_capacity(RESPONSE_BUFFER);
+        match serde_json::to_writer(&mut bytes, body) {
+            Ok(()) => {
                 let mut response =
                     (status, [(header::CONTENT_TYPE, content_type)], bytes).into_response();
                 copy_headers(&mut response, body);

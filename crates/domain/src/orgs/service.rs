@@ -4,8 +4,11 @@
 
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbBackend,
-    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, sea_query::Expr,
+    ActiveModelTrait,
+    ActiveValue::Set,
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect,
+    sea_query::{Expr, LockType, OnConflict},
 };
 use serde_json::json;
 
@@ -100,27 +103,71 @@ async fn slug_taken(
     Ok(query.count(conn).await? > 0)
 }
 
-async fn insert_org(
+/// How many times a generated slug is taken by a concurrent change before
+/// the insert gives up.
+const SLUG_ATTEMPTS: usize = 8;
+
+/// Inserts the organization under `slug` with its owner; none when another
+/// organization has the slug (committed, or by a change that commits first).
+/// `ON CONFLICT DO NOTHING` keeps the transaction usable for another try.
+async fn try_insert_org(
     conn: &impl ConnectionTrait,
     name: &str,
     slug: &str,
     personal: bool,
     owner: UserId,
-) -> AppResult<organization::Model> {
+) -> AppResult<Option<organization::Model>> {
     let now = Utc::now();
-    let org = organization::ActiveModel {
-        id: Set(OrganizationId::new()),
-        name: Set(name.to_owned()),
-        slug: Set(slug.to_owned()),
-        personal: Set(personal),
-        created_by: Set(Some(owner)),
-        created_at: Set(now),
-        updated_at: Set(now),
-    }
-    .insert(conn)
+    let org = organization::Model {
+        id: OrganizationId::new(),
+        name: name.to_owned(),
+        slug: slug.to_owned(),
+        personal,
+        created_by: Some(owner),
+        created_at: now,
+        updated_at: now,
+    };
+    let inserted = organization::Entity::insert(organization::ActiveModel {
+        id: Set(org.id),
+        name: Set(org.name.clone()),
+        slug: Set(org.slug.clone()),
+        personal: Set(org.personal),
+        created_by: Set(org.created_by),
+        created_at: Set(org.created_at),
+        updated_at: Set(org.updated_at),
+    })
+    .on_conflict(
+        OnConflict::column(organization::Column::Slug)
+            .do_nothing()
+            .to_owned(),
+    )
+    .exec_without_returning(conn)
     .await?;
+    if inserted == 0 {
+        return Ok(None);
+    }
     add_member(conn, org.id, owner, Role::Owner).await?;
-    Ok(org)
+    Ok(Some(org))
+}
+
+/// Inserts the organization under the first free slug made from `base`:
+/// when a concurrent change takes that one first, the next.
+async fn insert_org_with_free_slug(
+    conn: &impl ConnectionTrait,
+    name: &str,
+    base: &str,
+    personal: bool,
+    owner: UserId,
+) -> AppResult<organization::Model> {
+    for _ in 0..SLUG_ATTEMPTS {
+        let slug = free_slug(conn, base).await?;
+        if let Some(org) = try_insert_org(conn, name, &slug, personal, owner).await? {
+            return Ok(org);
+        }
+    }
+    Err(AppError::internal(format!(
+        "no free slug from {base:?} after {SLUG_ATTEMPTS} attempts"
+    )))
 }
 
 pub async fn add_member(
@@ -149,8 +196,8 @@ pub async fn create_personal(
     conn: &impl ConnectionTrait,
     user: &user::Model,
 ) -> AppResult<organization::Model> {
-    let slug = free_slug(conn, &slugify(&user.name)).await?;
-    let org = insert_org(conn, &user.name, &slug, true, user.id).await?;
+    let org =
+        insert_org_with_free_slug(conn, &user.name, &slugify(&user.name), true, user.id).await?;
     let actor = Actor::user(user.id, &Default::default());
     audit::record(
         conn,
@@ -180,22 +227,11 @@ pub async fn create(
     let explicit = slug.map(validate_slug).transpose()?;
     let owner = actor.id()?;
     let work = Work::begin(core, actor).await?;
-    let slug = match explicit {
-        Some(slug) if slug_taken(&*work, &slug, None).await? => return Err(slug_conflict()),
-        Some(slug) => slug,
-        None => free_slug(&*work, &slugify(&name)).await?,
-    };
-    let org = match insert_org(&*work, &name, &slug, false, owner).await {
-        Ok(org) => org,
-        Err(e) => {
-            // A concurrent request took the slug between the check and the insert.
-            work.rollback().await?;
-            return Err(if slug_taken(&core.db, &slug, None).await? {
-                slug_conflict()
-            } else {
-                e
-            });
-        }
+    let org = match explicit {
+        Some(slug) => try_insert_org(&*work, &name, &slug, false, owner)
+            .await?
+            .ok_or_else(slug_conflict)?,
+        None => insert_org_with_free_slug(&*work, &name, &slugify(&name), false, owner).await?,
     };
     work.audit(org.id, org_event("organization.created", &org))
         .await?;
@@ -253,13 +289,19 @@ pub async fn role_in(
 /// Takes the organization's write lock for the rest of the transaction:
 /// a row lock on PostgreSQL; on SQLite a write, which takes the database's
 /// single writer lock.
+///
+/// `FOR NO KEY UPDATE`, not `FOR UPDATE`: lockers still wait for each other,
+/// but rows that merely reference the organization (an audit event, a
+/// project, a counter) can be inserted meanwhile. With `FOR UPDATE` a change
+/// holding a counter's row and inserting its audit event waited for the
+/// lock holder, who waited for that counter: a deadlock.
 pub async fn lock(
     conn: &impl ConnectionTrait,
     organization_id: OrganizationId,
 ) -> AppResult<organization::Model> {
     let query = organization::Entity::find_by_id(organization_id);
     let found = if conn.get_database_backend() == DbBackend::Postgres {
-        query.lock_exclusive().one(conn).await?
+        query.lock(LockType::NoKeyUpdate).one(conn).await?
     } else {
         organization::Entity::update_many()
             .col_expr(

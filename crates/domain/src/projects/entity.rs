@@ -16,6 +16,8 @@ pub mod project {
         pub id: ProjectId,
         pub organization_id: OrganizationId,
         pub name: String,
+        /// `name` as search compares it (`text::folded`), kept with it.
+        pub name_folded: String,
         pub description: Option<String>,
         pub created_by: Option<UserId>,
         pub created_at: DateTimeUtc,

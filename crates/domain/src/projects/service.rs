@@ -100,6 +100,7 @@ pub async fn create(
     let created = project::ActiveModel {
         id: Set(ProjectId::new()),
         organization_id: Set(organization_id),
+        name_folded: Set(text::folded(&name)),
         name: Set(name),
         description: Set(description),
         created_by: Set(actor.user_id),
@@ -136,6 +137,7 @@ pub async fn update(
     let before = json!({ "name": found.name, "description": found.description });
     let mut model: project::ActiveModel = found.into();
     if let Some(name) = name {
+        model.name_folded = Set(text::folded(&name));
         model.name = Set(name);
     }
     if let Some(description) = description {

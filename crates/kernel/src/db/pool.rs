@@ -120,6 +120,9 @@ impl From<&DatabaseTimeouts> for Checks {
     }
 }
 
+/// A connection idle for less than this is lent without a ping of its own.
+const RECENTLY_CHECKED: Duration = Duration::from_secs(1);
+
 /// Unwinds the task that returns a connection to the pool (see `release_check`).
 struct Discarded;
 
@@ -133,6 +136,13 @@ impl Checks {
     ) -> Result<bool, sqlx::Error> {
         if meta.age >= self.max_lifetime || meta.idle_for >= self.idle {
             return Ok(false);
+        }
+        // Back from a release (and its timed ping) a moment ago: a second
+        // round trip would cost each statement more than it can catch. One
+        // that hangs meanwhile fails its statement at the work's deadline
+        // and is dropped by the release check.
+        if meta.idle_for < RECENTLY_CHECKED {
+            return Ok(true);
         }
         self.ping(conn).await.map(|()| true)
     }

@@ -5,7 +5,7 @@
 use std::{collections::HashMap, sync::Arc};
 
 use async_graphql::dataloader::Loader;
-use sea_orm::{ConnectionTrait, DatabaseConnection, FromQueryResult, Value};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, FromQueryResult, Value};
 
 use crate::{
     Core,
@@ -17,6 +17,7 @@ use crate::{
     ids::{OrganizationId, UserId},
     page::PageArgs,
     projects::{ARCHIVED_PROJECTS, PROJECTS, entity::project},
+    text,
 };
 
 /// Which projects a list shows: active or archived ones, optionally those
@@ -29,20 +30,40 @@ pub struct ProjectFilterKey {
 
 /// The conditions of `filter`, each starting with ` AND `, and their values
 /// (placeholders from `$1`).
-fn filter_condition(filter: &ProjectFilterKey) -> (String, Vec<Value>) {
+///
+/// A search compares the folded name on both databases, so both find the
+/// same projects; what differs is the index that narrows it: PostgreSQL's
+/// trigram index serves the LIKE itself, SQLite's FTS5 trigram table is
+/// asked first (it only knows needles of three characters or more, so a
+/// shorter one reads the organization's projects).
+fn filter_condition(backend: DbBackend, filter: &ProjectFilterKey) -> (String, Vec<Value>) {
     let mut values = Vec::new();
     let mut sql = format!(
         " AND p.archived_at IS {}NULL",
         if filter.archived { "NOT " } else { "" }
     );
     if let Some(search) = &filter.search {
+        let folded = text::folded(search);
+        if backend == DbBackend::Sqlite && folded.chars().count() >= 3 {
+            values.push(fts_phrase(&folded).into());
+            sql.push_str(&format!(
+                " AND p.search_rowid IN (SELECT rowid FROM projects_search WHERE projects_search MATCH ${})",
+                values.len()
+            ));
+        }
         values.push(contains_pattern(search).into());
         sql.push_str(&format!(
-            " AND LOWER(p.name) LIKE ${} ESCAPE '\\'",
+            " AND p.name_folded LIKE ${} ESCAPE '\\'",
             values.len()
         ));
     }
     (sql, values)
+}
+
+/// An FTS5 query of `text` as one phrase: with the trigram tokenizer, the
+/// rows that contain it.
+fn fts_phrase(text: &str) -> String {
+    format!("\"{}\"", text.replace('"', "\"\""))
 }
 
 /// A project with its creator, read together.
@@ -77,13 +98,13 @@ impl Loader<PageKey> for ProjectPages {
                 table: "projects p",
                 alias: "p",
                 newest_first: true,
-                filter: filter_condition(filter),
+                filter: filter_condition(self.0.get_database_backend(), filter),
                 after: args.after,
                 limit: args.limit(),
             }
             .sql(&orgs);
             let sql = format!(
-                "SELECT t.id, t.organization_id, t.name, t.description, t.created_by, t.created_at, \
+                "SELECT t.id, t.organization_id, t.name, t.name_folded, t.description, t.created_by, t.created_at, \
                  t.updated_at, t.archived_at, {CREATOR_COLUMNS} FROM ({parts}) t \
                  LEFT JOIN users u ON u.id = t.created_by ORDER BY t.organization_id, t.id DESC"
             );
@@ -167,7 +188,7 @@ impl ProjectCounts {
         filter: &ProjectFilterKey,
         orgs: &[OrganizationId],
     ) -> Result<HashMap<OrganizationId, u64>, AppError> {
-        let (condition, mut values) = filter_condition(filter);
+        let (condition, mut values) = filter_condition(self.0.get_database_backend(), filter);
         let in_list = placeholders(values.len() + 1, orgs.len());
         values.extend(orgs.iter().map(|o| Value::from(*o)));
         let sql = format!(
