@@ -135,6 +135,33 @@ pub async fn begin(db: &DatabaseConnection) -> Result<sea_orm::DatabaseTransacti
     .await
 }
 
+/// The rows of `statement`, planned for its own values every time.
+///
+/// PostgreSQL plans a prepared statement for its values five times, then may
+/// keep one generic plan for any values. For a name search no plan suits
+/// every value: a rare needle wants the trigram index, a common one in a
+/// small organization wants the organization's own index, and the generic
+/// plan (guessing a fixed selectivity for LIKE) read a whole organization
+/// or every posting of a trigram. So a search runs in a read-only
+/// transaction with `plan_cache_mode = force_custom_plan` set for it alone.
+pub async fn query_all_planned_per_values(
+    db: &DatabaseConnection,
+    statement: Statement,
+) -> Result<Vec<sea_orm::QueryResult>, DbErr> {
+    use sea_orm::{AccessMode, TransactionTrait};
+    if db.get_database_backend() != DbBackend::Postgres {
+        return db.query_all_raw(statement).await;
+    }
+    let txn = db
+        .begin_with_config(None, Some(AccessMode::ReadOnly))
+        .await?;
+    txn.execute_unprepared("SET LOCAL plan_cache_mode = force_custom_plan")
+        .await?;
+    let rows = txn.query_all_raw(statement).await?;
+    txn.commit().await?;
+    Ok(rows)
+}
+
 /// Whether the database answers a trivial statement within `limit`.
 pub async fn ping(db: &DatabaseConnection, limit: Duration) -> bool {
     bounded(limit, db.execute_unprepared("SELECT 1"))

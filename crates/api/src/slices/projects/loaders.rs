@@ -11,7 +11,10 @@ use crate::{
     Core,
     auth::entity::user,
     counters,
-    db::{TopPerOrganization, chunked_groups, contains_pattern, placeholders, statement},
+    db::{
+        TopPerOrganization, chunked_groups, contains_pattern, placeholders,
+        query_all_planned_per_values, statement,
+    },
     error::AppError,
     graphql::loaders::RequestLoader,
     ids::{OrganizationId, UserId},
@@ -108,10 +111,11 @@ impl Loader<PageKey> for ProjectPages {
                  t.updated_at, t.archived_at, {CREATOR_COLUMNS} FROM ({parts}) t \
                  LEFT JOIN users u ON u.id = t.created_by ORDER BY t.organization_id, t.id DESC"
             );
-            let rows = self
-                .0
-                .query_all_raw(statement(self.0.get_database_backend(), &sql, values))
-                .await?;
+            let statement = statement(self.0.get_database_backend(), &sql, values);
+            let rows = match filter.search {
+                Some(_) => query_all_planned_per_values(&self.0, statement).await?,
+                None => self.0.query_all_raw(statement).await?,
+            };
             let mut by_org: HashMap<OrganizationId, Vec<ProjectRow>> = HashMap::new();
             for row in rows {
                 let p = project::Model::from_query_result(&row, "")?;
@@ -195,10 +199,8 @@ impl ProjectCounts {
             "SELECT p.organization_id AS organization_id, COUNT(*) AS n FROM projects p \
              WHERE p.organization_id IN ({in_list}){condition} GROUP BY p.organization_id"
         );
-        let rows = self
-            .0
-            .query_all_raw(statement(self.0.get_database_backend(), &sql, values))
-            .await?;
+        let statement = statement(self.0.get_database_backend(), &sql, values);
+        let rows = query_all_planned_per_values(&self.0, statement).await?;
         let mut counts = HashMap::new();
         for row in rows {
             let org: OrganizationId = row.try_get("", "organization_id")?;
