@@ -20,7 +20,12 @@ use sea_orm::{
     QueryFilter, QueryOrder, Value, sea_query::ValueType,
 };
 
-use crate::{Core, error::AppError};
+use crate::{
+    Core,
+    counters::{self, Counter},
+    error::AppError,
+    ids::OrganizationId,
+};
 
 pub type Cached<L> = DataLoader<L, HashMapCache>;
 
@@ -135,5 +140,42 @@ impl<B: ByColumn> Loader<B::Key> for RowsByColumn<B> {
             }
         }
         Ok(out)
+    }
+}
+
+/// Per-organization counters (`totalCount`s and usage) of any slice, so a
+/// request's counts (of members, projects, every metered resource in the
+/// entitlements) are one statement however many fields ask.
+pub struct Counters(DatabaseConnection);
+
+impl RequestLoader for Counters {
+    fn new(core: &Arc<Core>) -> Self {
+        Self(core.db.clone())
+    }
+}
+
+impl Loader<(OrganizationId, Counter)> for Counters {
+    type Value = u64;
+    type Error = AppError;
+
+    async fn load(
+        &self,
+        keys: &[(OrganizationId, Counter)],
+    ) -> Result<HashMap<(OrganizationId, Counter), u64>, Self::Error> {
+        let mut organizations: Vec<OrganizationId> = keys.iter().map(|(o, _)| *o).collect();
+        organizations.sort_unstable_by_key(|o| o.0);
+        organizations.dedup();
+        let mut names: Vec<Counter> = Vec::new();
+        for (_, counter) in keys {
+            if !names.contains(counter) {
+                names.push(*counter);
+            }
+        }
+        // The cross product is read; the keys asked for are kept.
+        let mut values = counters::read(&self.0, &organizations, &names).await?;
+        Ok(keys
+            .iter()
+            .map(|key| (*key, values.remove(key).unwrap_or(0)))
+            .collect())
     }
 }

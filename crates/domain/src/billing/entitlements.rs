@@ -111,6 +111,17 @@ pub fn require_feature(plan: &Plan, feature: Feature) -> AppResult<()> {
     }
 }
 
+/// How much of `metered` an organization uses, from its counter and its
+/// pending invitations, which hold a member's seat until they are answered
+/// or expire.
+pub fn used(metered: Metered, counted: u64, pending_invitations: u64) -> u64 {
+    if metered == orgs::MEMBERS {
+        counted + pending_invitations
+    } else {
+        counted
+    }
+}
+
 /// How much of each metered resource the organizations use: their counters,
 /// and for members the pending invitations too, which hold a seat until
 /// they are answered or expire.
@@ -129,10 +140,8 @@ pub async fn usage(
     let mut out = HashMap::with_capacity(values.len());
     for org in organization_ids {
         for m in metered {
-            let mut used = values.get(&(*org, m.counter())).copied().unwrap_or(0);
-            if *m == orgs::MEMBERS {
-                used += pending.get(org).copied().unwrap_or(0);
-            }
+            let counted = values.get(&(*org, m.counter())).copied().unwrap_or(0);
+            let used = used(*m, counted, pending.get(org).copied().unwrap_or(0));
             out.insert((*org, *m), used);
         }
     }

@@ -20,13 +20,16 @@ use crate::{
         enums::{self, BillingInterval, Feature},
         guards::{OrgPermission, SignedIn},
         ids::parse,
-        loaders::RequestLoader,
+        loaders::{Counters, RequestLoader},
         pagination::list_cost,
     },
     ids::OrganizationId,
     orgs::MEMBERS,
     projects::PROJECTS,
-    slices::{METERED, orgs::OrgView},
+    slices::{
+        METERED,
+        orgs::{OrgView, loaders::PendingInvitationCounts},
+    },
 };
 
 /// A plan of the catalog, shown from its definition.
@@ -184,12 +187,24 @@ impl OrganizationBilling {
     /// The effective plan, and how much of its limits is used.
     async fn entitlements(&self, ctx: &Context<'_>) -> AppResult<Entitlements> {
         let id = self.0.model.id;
-        let usage = ctx.loader::<UsageLoader>()?;
-        let (plan, used) = futures_util::try_join!(plan_for(ctx, id), usage.load_one(id))?;
-        Ok(Entitlements {
-            plan,
-            used: used.unwrap_or_default(),
-        })
+        // Counters through the request's one counter loader, so the counts
+        // the page shows elsewhere (members, projects) come in the same read.
+        let counters = ctx.loader::<Counters>()?;
+        let pending = ctx.loader::<PendingInvitationCounts>()?;
+        let (plan, counted, pending) = futures_util::try_join!(
+            plan_for(ctx, id),
+            counters.load_many(METERED.iter().map(|m| (id, m.counter()))),
+            pending.load_one(id),
+        )?;
+        let pending = pending.unwrap_or(0);
+        let used = METERED
+            .iter()
+            .map(|m| {
+                let n = counted.get(&(id, m.counter())).copied().unwrap_or(0);
+                (*m, entitlements::used(*m, n, pending))
+            })
+            .collect();
+        Ok(Entitlements { plan, used })
     }
 
     /// The Stripe subscription, for those who may read billing.
@@ -347,31 +362,5 @@ impl Loader<OrganizationId> for PlanLoader {
             .into_iter()
             .map(|(org, plan)| (org, plan.clone()))
             .collect())
-    }
-}
-
-/// How much of each metered resource organizations use, batched.
-pub struct UsageLoader(DatabaseConnection);
-
-impl RequestLoader for UsageLoader {
-    fn new(core: &Arc<Core>) -> Self {
-        Self(core.db.clone())
-    }
-}
-
-impl Loader<OrganizationId> for UsageLoader {
-    type Value = HashMap<Metered, u64>;
-    type Error = AppError;
-
-    async fn load(
-        &self,
-        keys: &[OrganizationId],
-    ) -> Result<HashMap<OrganizationId, Self::Value>, Self::Error> {
-        let usage = entitlements::usage(&self.0, keys, METERED).await?;
-        let mut out: HashMap<OrganizationId, Self::Value> = HashMap::new();
-        for ((org, metered), used) in usage {
-            out.entry(org).or_default().insert(metered, used);
-        }
-        Ok(out)
     }
 }

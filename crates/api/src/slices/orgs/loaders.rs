@@ -13,7 +13,6 @@ use crate::{
     Core,
     auth::entity::user,
     billing::entitlements,
-    counters,
     db::{TopPerOrganization, chunked_groups, statement},
     error::AppError,
     graphql::loaders::{RequestLoader, RowsById},
@@ -141,28 +140,6 @@ impl Loader<(UserId, PageArgs)> for OrganizationPages {
             out.insert((*user, args.clone()), page);
         }
         Ok(out)
-    }
-}
-
-/// Members of each organization, from its counter.
-pub struct MemberCounts(DatabaseConnection);
-
-impl RequestLoader for MemberCounts {
-    fn new(core: &Arc<Core>) -> Self {
-        Self(core.db.clone())
-    }
-}
-
-impl Loader<OrganizationId> for MemberCounts {
-    type Value = u64;
-    type Error = AppError;
-
-    async fn load(
-        &self,
-        keys: &[OrganizationId],
-    ) -> Result<HashMap<OrganizationId, u64>, Self::Error> {
-        let counts = counters::read(&self.0, keys, &[counters::MEMBERS]).await?;
-        Ok(counts.into_iter().map(|((org, _), n)| (org, n)).collect())
     }
 }
 

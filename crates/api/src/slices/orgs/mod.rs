@@ -8,7 +8,7 @@ use std::sync::Arc;
 use async_graphql::{Context, ID, InputObject, Object};
 use chrono::{DateTime, Utc};
 
-use self::loaders::{MemberCounts, MemberPages, MembershipOf, OrganizationRows};
+use self::loaders::{MemberPages, MembershipOf, OrganizationRows};
 use crate::{
     access::{Permission, Role},
     actor::Actor,
@@ -18,7 +18,7 @@ use crate::{
         enums,
         guards::{OrgPermission, SignedIn},
         ids::{gid, parse},
-        loaders::{ByColumn, RowsByColumn, RowsById},
+        loaders::{ByColumn, Counters, RowsByColumn, RowsById},
         node::NodeKind,
         pagination::{Page, list_cost, page, page_cost},
     },
@@ -175,9 +175,11 @@ impl OrganizationFields {
     ) -> AppResult<Page<Membership>> {
         let args = PageArgs::parse(first, after)?;
         let id = self.0.model.id;
-        let (pages, counts) = (ctx.loader::<MemberPages>()?, ctx.loader::<MemberCounts>()?);
-        let (rows, total) =
-            futures_util::try_join!(pages.load_one((id, args.clone())), counts.load_one(id))?;
+        let (pages, counts) = (ctx.loader::<MemberPages>()?, ctx.loader::<Counters>()?);
+        let (rows, total) = futures_util::try_join!(
+            pages.load_one((id, args.clone())),
+            counts.load_one((id, crate::counters::MEMBERS))
+        )?;
         let rows = rows
             .unwrap_or_default()
             .into_iter()

@@ -1,6 +1,6 @@
 //! Batched reads of projects: a page of many organizations' project lists
-//! in one statement (one limited, indexed part per organization), and their
-//! counts, from the organizations' counters when no search narrows them.
+//! in one statement (one limited, indexed part per organization), and the
+//! counts of searching lists (other counts are the organizations' counters).
 
 use std::{collections::HashMap, sync::Arc};
 
@@ -10,7 +10,6 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, FromQueryResult, V
 use crate::{
     Core,
     auth::entity::user,
-    counters,
     db::{
         TopPerOrganization, chunked_groups, contains_pattern, placeholders,
         query_all_planned_per_values, statement,
@@ -19,7 +18,7 @@ use crate::{
     graphql::loaders::RequestLoader,
     ids::{OrganizationId, UserId},
     page::PageArgs,
-    projects::{ARCHIVED_PROJECTS, PROJECTS, entity::project},
+    projects::entity::project,
     text,
 };
 
@@ -137,12 +136,11 @@ impl Loader<PageKey> for ProjectPages {
     }
 }
 
-/// How many projects a list holds: the organization's counter of active or
-/// archived projects, which costs a key lookup however many there are; with
-/// a search, the matching ones counted.
-pub struct ProjectCounts(DatabaseConnection);
+/// How many projects a searching list holds, counted (without a search,
+/// the count is a counter: see `graphql::loaders::Counters`).
+pub struct ProjectSearchCounts(DatabaseConnection);
 
-impl RequestLoader for ProjectCounts {
+impl RequestLoader for ProjectSearchCounts {
     fn new(core: &Arc<Core>) -> Self {
         Self(core.db.clone())
     }
@@ -150,7 +148,7 @@ impl RequestLoader for ProjectCounts {
 
 type CountKey = (OrganizationId, ProjectFilterKey);
 
-impl Loader<CountKey> for ProjectCounts {
+impl Loader<CountKey> for ProjectSearchCounts {
     type Value = u64;
     type Error = AppError;
 
@@ -161,21 +159,7 @@ impl Loader<CountKey> for ProjectCounts {
         }
         let mut out = HashMap::new();
         for (filter, orgs) in groups {
-            let counts = match &filter.search {
-                None => {
-                    let counter = if filter.archived {
-                        ARCHIVED_PROJECTS
-                    } else {
-                        PROJECTS.counter()
-                    };
-                    counters::read(&self.0, &orgs, &[counter])
-                        .await?
-                        .into_iter()
-                        .map(|((org, _), n)| (org, n))
-                        .collect()
-                }
-                Some(_) => self.matching(filter, &orgs).await?,
-            };
+            let counts = self.matching(filter, &orgs).await?;
             for org in orgs {
                 let n = counts.get(&org).copied().unwrap_or(0);
                 out.insert((org, filter.clone()), n);
@@ -185,7 +169,7 @@ impl Loader<CountKey> for ProjectCounts {
     }
 }
 
-impl ProjectCounts {
+impl ProjectSearchCounts {
     /// The projects of each organization that a searching filter matches.
     async fn matching(
         &self,

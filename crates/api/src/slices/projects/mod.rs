@@ -8,7 +8,7 @@ use async_graphql::{Context, ID, InputObject, Object, Subscription};
 use chrono::{DateTime, Utc};
 use futures_util::{Stream, StreamExt};
 
-use self::loaders::{ProjectCounts, ProjectFilterKey, ProjectPages};
+use self::loaders::{ProjectFilterKey, ProjectPages, ProjectSearchCounts};
 use crate::{
     auth::entity::user,
     error::AppResult,
@@ -19,14 +19,14 @@ use crate::{
         guards::SignedIn,
         ids::{gid, parse},
         live::{event_cursor, organization_events},
-        loaders::RowsById,
+        loaders::{Counters, RowsById},
         node::NodeKind,
         pagination::{Page, page, page_cost},
     },
     ids::{OrganizationId, TypedId},
     page::PageArgs,
     projects::{
-        ProjectEventKind,
+        ARCHIVED_PROJECTS, PROJECTS, ProjectEventKind,
         entity::{ProjectId, project},
         service,
     },
@@ -162,13 +162,30 @@ async fn projects_of(
 ) -> AppResult<Page<Project>> {
     let args = PageArgs::parse(first, after)?;
     let filter = filter.unwrap_or_default().key()?;
-    let (pages, counts) = (
-        ctx.loader::<ProjectPages>()?,
-        ctx.loader::<ProjectCounts>()?,
-    );
+    let pages = ctx.loader::<ProjectPages>()?;
+    let total = async {
+        // Without a search, the count is the organization's counter.
+        match filter.search {
+            None => {
+                let counter = if filter.archived {
+                    ARCHIVED_PROJECTS
+                } else {
+                    PROJECTS.counter()
+                };
+                ctx.loader::<Counters>()?
+                    .load_one((organization_id, counter))
+                    .await
+            }
+            Some(_) => {
+                ctx.loader::<ProjectSearchCounts>()?
+                    .load_one((organization_id, filter.clone()))
+                    .await
+            }
+        }
+    };
     let (rows, total) = futures_util::try_join!(
         pages.load_one((organization_id, filter.clone(), args.clone())),
-        counts.load_one((organization_id, filter)),
+        total,
     )?;
     let rows = rows
         .unwrap_or_default()
