@@ -6,32 +6,16 @@ use std::time::Duration;
 use chrono::Utc;
 use serde_json::{Value, json};
 
-use crate::{
-    projects::{CREATE, create},
-    support::{
-        SignedUp, TestApp, TestConfig,
-        fake_stripe::{self, FakeStripe, SubSpec, event},
-        raw_id,
-    },
+use crate::support::{
+    SignedUp, TestApp, create_project,
+    fake_stripe::{self, FakeStripe, SubSpec, event},
+    ops, raw_id,
 };
-
-const CHECKOUT: &str = "mutation($org: ID!, $plan: String!, $interval: BillingInterval!) { createCheckoutSession(input: { organizationId: $org, planId: $plan, interval: $interval }) { id url } }";
-const PORTAL: &str =
-    "mutation($org: ID!) { createBillingPortalSession(organizationId: $org) { url } }";
-const STATE: &str = "query($id: ID) { organization(id: $id) { subscription { status plan { id } interval seats currentPeriodEnd cancelAtPeriodEnd trialEnd } entitlements { plan { id } features projects { used limit } } } }";
-
-pub async fn billing_app(fake: &FakeStripe) -> TestApp {
-    let mut settings = TestConfig::default();
-    for (k, v) in fake.env() {
-        settings = settings.var(k, v);
-    }
-    TestApp::spawn_with(settings).await
-}
 
 async fn state(app: &TestApp, owner: &SignedUp, org: &str) -> Value {
     app.client()
         .with_bearer(&owner.token)
-        .gql(STATE, json!({ "id": org }))
+        .gql(ops::BILLING_STATE, json!({ "id": org }))
         .await
         .data()["organization"]
         .clone()
@@ -68,26 +52,26 @@ async fn without_a_secret_key_billing_is_disabled_and_everything_else_works() {
     let res = owner
         .client
         .gql(
-            CHECKOUT,
+            ops::CHECKOUT,
             json!({ "org": org, "plan": "pro", "interval": "MONTH" }),
         )
         .await;
     res.assert_code("BILLING_DISABLED");
     owner
         .client
-        .gql(PORTAL, json!({ "org": org }))
+        .gql(ops::BILLING_PORTAL, json!({ "org": org }))
         .await
         .assert_code("BILLING_DISABLED");
     let s = state(&app, &owner, &org).await;
     assert!(s["subscription"].is_null());
     assert_eq!(s["entitlements"]["plan"]["id"], "free");
-    create(&owner, &org, "Still works").await;
+    create_project(&owner, &org, "Still works").await;
 }
 
 #[tokio::test]
 async fn checkout_and_portal_are_for_owners() {
     let fake = FakeStripe::start().await;
-    let app = billing_app(&fake).await;
+    let app = TestApp::spawn_with_stripe(&fake).await;
     let owner = app.sign_up("owner@example.com", "Owner").await;
     let org = app.create_org(&owner, "Buyers").await;
     let admin = app
@@ -100,25 +84,25 @@ async fn checkout_and_portal_are_for_owners() {
     for user in [&admin, &member] {
         user.client
             .gql(
-                CHECKOUT,
+                ops::CHECKOUT,
                 json!({ "org": org, "plan": "team", "interval": "MONTH" }),
             )
             .await
             .assert_code("FORBIDDEN");
         user.client
-            .gql(PORTAL, json!({ "org": org }))
+            .gql(ops::BILLING_PORTAL, json!({ "org": org }))
             .await
             .assert_code("FORBIDDEN");
     }
     owner
         .client
-        .gql(PORTAL, json!({ "org": org }))
+        .gql(ops::BILLING_PORTAL, json!({ "org": org }))
         .await
         .assert_code("CONFLICT");
     owner
         .client
         .gql(
-            CHECKOUT,
+            ops::CHECKOUT,
             json!({ "org": org, "plan": "team", "interval": "YEAR" }),
         )
         .await
@@ -127,7 +111,7 @@ async fn checkout_and_portal_are_for_owners() {
     let res = owner
         .client
         .gql(
-            CHECKOUT,
+            ops::CHECKOUT,
             json!({ "org": org, "plan": "team", "interval": "MONTH" }),
         )
         .await;
@@ -159,7 +143,7 @@ async fn checkout_and_portal_are_for_owners() {
     owner
         .client
         .gql(
-            CHECKOUT,
+            ops::CHECKOUT,
             json!({ "org": org, "plan": "pro", "interval": "YEAR" }),
         )
         .await
@@ -170,7 +154,10 @@ async fn checkout_and_portal_are_for_owners() {
         "1"
     );
 
-    let portal = owner.client.gql(PORTAL, json!({ "org": org })).await;
+    let portal = owner
+        .client
+        .gql(ops::BILLING_PORTAL, json!({ "org": org }))
+        .await;
     assert!(
         portal.data()["createBillingPortalSession"]["url"]
             .as_str()
@@ -186,13 +173,13 @@ async fn checkout_and_portal_are_for_owners() {
 #[tokio::test]
 async fn checkout_completion_turns_the_plan_on() {
     let fake = FakeStripe::start().await;
-    let app = billing_app(&fake).await;
+    let app = TestApp::spawn_with_stripe(&fake).await;
     let owner = app.sign_up("owner@example.com", "Owner").await;
     let org = app.create_org(&owner, "Upgraded").await;
     let res = owner
         .client
         .gql(
-            CHECKOUT,
+            ops::CHECKOUT,
             json!({ "org": org, "plan": "pro", "interval": "MONTH" }),
         )
         .await;
@@ -221,13 +208,7 @@ async fn checkout_completion_turns_the_plan_on() {
     assert_eq!(s["subscription"]["interval"], "MONTH");
     assert_eq!(s["entitlements"]["plan"]["id"], "pro");
     assert_eq!(s["entitlements"]["features"], json!(["AUDIT_LOG"]));
-    let log = owner
-        .client
-        .gql(
-            "query($id: ID) { organization(id: $id) { auditLog { edges { node { action } } } } }",
-            json!({ "id": org }),
-        )
-        .await;
+    let log = owner.client.gql(ops::AUDIT_LOG, json!({ "id": org })).await;
     let actions: Vec<&Value> = log.data()["organization"]["auditLog"]["edges"]
         .as_array()
         .unwrap()
@@ -240,7 +221,7 @@ async fn checkout_completion_turns_the_plan_on() {
 #[tokio::test]
 async fn signatures_are_checked_on_the_raw_body() {
     let fake = FakeStripe::start().await;
-    let app = billing_app(&fake).await;
+    let app = TestApp::spawn_with_stripe(&fake).await;
     let owner = app.sign_up("owner@example.com", "Owner").await;
     let org = app.create_org(&owner, "Signed").await;
     let object = fake_stripe::subscription_object(&spec(
@@ -294,7 +275,7 @@ async fn signatures_are_checked_on_the_raw_body() {
 #[tokio::test]
 async fn a_redelivered_or_older_event_changes_nothing() {
     let fake = FakeStripe::start().await;
-    let app = billing_app(&fake).await;
+    let app = TestApp::spawn_with_stripe(&fake).await;
     let owner = app.sign_up("owner@example.com", "Owner").await;
     let org = app.create_org(&owner, "Ordered").await;
     let now = Utc::now().timestamp();
@@ -317,7 +298,7 @@ async fn a_redelivered_or_older_event_changes_nothing() {
 #[tokio::test]
 async fn gating_follows_status_and_grace_period() {
     let fake = FakeStripe::start().await;
-    let app = billing_app(&fake).await;
+    let app = TestApp::spawn_with_stripe(&fake).await;
     let owner = app.sign_up("owner@example.com", "Owner").await;
     let org = app.create_org(&owner, "Gated").await;
     let now = Utc::now().timestamp();
@@ -329,7 +310,7 @@ async fn gating_follows_status_and_grace_period() {
     assert_eq!(plan(s.clone()), "pro");
     assert!(!s["subscription"]["trialEnd"].is_null());
     for i in 0..5 {
-        create(&owner, &org, &format!("P{i}")).await;
+        create_project(&owner, &org, &format!("P{i}")).await;
     }
 
     deliver(
@@ -385,23 +366,17 @@ async fn gating_follows_status_and_grace_period() {
     );
     let list = owner
         .client
-        .gql(
-            "query($id: ID) { organization(id: $id) { projects { totalCount } } }",
-            json!({ "id": org }),
-        )
+        .gql(ops::PROJECT_COUNT, json!({ "id": org }))
         .await;
     assert_eq!(list.data()["organization"]["projects"]["totalCount"], 5);
     owner
         .client
-        .gql(CREATE, json!({ "org": org, "name": "Six" }))
+        .gql(ops::CREATE_PROJECT, json!({ "org": org, "name": "Six" }))
         .await
         .assert_code("PLAN_LIMIT_REACHED");
     owner
         .client
-        .gql(
-            "query($id: ID) { organization(id: $id) { auditLog { totalCount } } }",
-            json!({ "id": org }),
-        )
+        .gql(ops::AUDIT_LOG_COUNT, json!({ "id": org }))
         .await
         .assert_code("PLAN_REQUIRED");
 
@@ -417,7 +392,7 @@ async fn gating_follows_status_and_grace_period() {
 #[tokio::test]
 async fn trial_ending_and_failed_payments_are_mailed() {
     let fake = FakeStripe::start().await;
-    let app = billing_app(&fake).await;
+    let app = TestApp::spawn_with_stripe(&fake).await;
     let owner = app.sign_up("owner@example.com", "Owner").await;
     let org = app.create_org(&owner, "Mailed").await;
     app.grant("mailed", "pro");
@@ -462,7 +437,7 @@ async fn trial_ending_and_failed_payments_are_mailed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn seats_follow_membership_and_survive_a_stripe_outage() {
     let fake = FakeStripe::start().await;
-    let app = billing_app(&fake).await;
+    let app = TestApp::spawn_with_stripe(&fake).await;
     let owner = app.sign_up("owner@example.com", "Owner").await;
     let org = app.create_org(&owner, "Seated").await;
     let team = spec("sub_seats", &org, "active", fake_stripe::TEAM_MONTH, 1);
@@ -493,10 +468,7 @@ async fn seats_follow_membership_and_survive_a_stripe_outage() {
     fake.set_down(true);
     member
         .client
-        .gql(
-            "mutation($id: ID!) { leaveOrganization(organizationId: $id) }",
-            json!({ "id": org }),
-        )
+        .gql(ops::LEAVE_ORGANIZATION, json!({ "id": org }))
         .await
         .data();
     let tried = fake.calls("POST /v1/subscription_items/{id}").len();
@@ -517,7 +489,7 @@ async fn seats_follow_membership_and_survive_a_stripe_outage() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn billing_sync_repairs_a_missed_cancellation() {
     let fake = FakeStripe::start().await;
-    let app = billing_app(&fake).await;
+    let app = TestApp::spawn_with_stripe(&fake).await;
     let owner = app.sign_up("owner@example.com", "Owner").await;
     let org = app.create_org(&owner, "Synced").await;
     let active = spec("sub_sync", &org, "active", fake_stripe::PRO_MONTH, 1);
@@ -547,7 +519,7 @@ async fn billing_sync_repairs_a_missed_cancellation() {
 #[tokio::test]
 async fn deleting_an_organization_cancels_its_subscription_first() {
     let fake = FakeStripe::start().await;
-    let app = billing_app(&fake).await;
+    let app = TestApp::spawn_with_stripe(&fake).await;
     let owner = app.sign_up("owner@example.com", "Owner").await;
     let org = app.create_org(&owner, "Closing").await;
     let active = spec("sub_close", &org, "active", fake_stripe::PRO_MONTH, 1);
@@ -557,10 +529,7 @@ async fn deleting_an_organization_cancels_its_subscription_first() {
     fake.set_down(true);
     let res = owner
         .client
-        .gql(
-            "mutation($id: ID!) { deleteOrganization(id: $id) }",
-            json!({ "id": org }),
-        )
+        .gql(ops::DELETE_ORGANIZATION, json!({ "id": org }))
         .await;
     res.assert_code("INTERNAL");
     assert!(
@@ -571,10 +540,7 @@ async fn deleting_an_organization_cancels_its_subscription_first() {
 
     let res = owner
         .client
-        .gql(
-            "mutation($id: ID!) { deleteOrganization(id: $id) }",
-            json!({ "id": org }),
-        )
+        .gql(ops::DELETE_ORGANIZATION, json!({ "id": org }))
         .await;
     assert_eq!(res.data()["deleteOrganization"], true);
     assert_eq!(

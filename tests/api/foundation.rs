@@ -9,12 +9,12 @@ use std::{
 use axum::{Router, routing::get};
 use serde_json::{Value, json};
 
-use crate::support::{GqlResponse, TestApp, TestConfig};
+use crate::support::{GqlResponse, TestApp, TestConfig, ops};
 
 #[tokio::test]
 async fn answers_a_query_on_a_fresh_database() {
     let app = TestApp::spawn().await;
-    let res = app.client().gql("{ apiVersion }", json!({})).await;
+    let res = app.client().gql(ops::API_VERSION, json!({})).await;
     assert_eq!(res.status, 200);
     assert_eq!(res.data()["apiVersion"], env!("CARGO_PKG_VERSION"));
     assert!(res.headers.contains_key("x-request-id"));
@@ -145,7 +145,7 @@ async fn depth_and_complexity_limits_reject_with_a_clear_error() {
 async fn batches_are_capped() {
     let app = TestApp::spawn_with(TestConfig::default().var("GRAPHQL_MAX_BATCH", "2")).await;
     let client = app.client();
-    let op = json!({ "query": "{ apiVersion }" });
+    let op = json!({ "query": ops::API_VERSION });
     let ok = client.post_json(&json!([op, op])).await;
     assert_eq!(ok.status, 200);
     assert_eq!(ok.body.as_array().unwrap().len(), 2);
@@ -326,7 +326,7 @@ fn the_binary_serves_on_the_embedded_default_and_stops_on_sigterm() {
     let body: Value = rt.block_on(async {
         reqwest::Client::new()
             .post(format!("http://{addr}/graphql"))
-            .json(&json!({ "query": "{ apiVersion }" }))
+            .json(&json!({ "query": ops::API_VERSION }))
             .send()
             .await
             .unwrap()

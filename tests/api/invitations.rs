@@ -6,12 +6,10 @@ use serde_json::json;
 
 use crate::{
     accounts::exec,
-    support::{PASSWORD, TestApp},
+    support::{PASSWORD, TestApp, ops},
 };
 
-const PREVIEW: &str = "query($t: String!) { invitation(token: $t) { organizationName inviterName email role status expiresAt } }";
 const ACCEPT: &str = "mutation($t: String!) { acceptInvitation(token: $t) { role user { email } organization { name viewerRole } } }";
-const DECLINE: &str = "mutation($t: String!) { declineInvitation(token: $t) }";
 
 #[tokio::test]
 async fn an_existing_verified_user_accepts_once() {
@@ -29,7 +27,10 @@ async fn an_existing_verified_user_accepts_once() {
     assert!(mail.contains("http://app.test/invitations/accept?token="));
 
     // The preview needs no session.
-    let preview = app.client().gql(PREVIEW, json!({ "t": token })).await;
+    let preview = app
+        .client()
+        .gql(ops::INVITATION, json!({ "t": token }))
+        .await;
     let p = &preview.data()["invitation"];
     assert_eq!(p["organizationName"], "Acme");
     assert_eq!(p["inviterName"], "Olive Owner");
@@ -60,12 +61,12 @@ async fn an_existing_verified_user_accepts_once() {
         .gql(ACCEPT, json!({ "t": token }))
         .await
         .assert_code("FORBIDDEN");
-    let preview = app.client().gql(PREVIEW, json!({ "t": token })).await;
-    assert_eq!(preview.data()["invitation"]["status"], "ACCEPTED");
-    let pending = guest
-        .client
-        .gql("{ viewer { pendingInvitations { id } } }", json!({}))
+    let preview = app
+        .client()
+        .gql(ops::INVITATION, json!({ "t": token }))
         .await;
+    assert_eq!(preview.data()["invitation"]["status"], "ACCEPTED");
+    let pending = guest.client.gql(ops::PENDING_INVITATIONS, json!({})).await;
     assert!(
         pending.data()["viewer"]["pendingInvitations"]
             .as_array()
@@ -77,8 +78,8 @@ async fn an_existing_verified_user_accepts_once() {
     let res = owner
         .client
         .gql(
-            "mutation($id: ID!) { inviteMember(input: { organizationId: $id, email: \"guest@example.com\", role: MEMBER }) { id } }",
-            json!({ "id": org }),
+            ops::INVITE_MEMBER,
+            json!({ "input": { "organizationId": org, "email": "guest@example.com", "role": "MEMBER" } }),
         )
         .await;
     res.assert_code("CONFLICT");
@@ -164,7 +165,7 @@ async fn a_wrong_or_unverified_email_cannot_accept() {
         .assert_code("FORBIDDEN");
     let pending = unverified
         .client
-        .gql("{ viewer { pendingInvitations { id } } }", json!({}))
+        .gql(ops::PENDING_INVITATIONS, json!({}))
         .await;
     assert!(
         pending.data()["viewer"]["pendingInvitations"]
@@ -185,10 +186,7 @@ async fn a_wrong_or_unverified_email_cannot_accept() {
         .await;
     let verify = crate::support::link_token(&mail, "/verify-email");
     app.client()
-        .gql(
-            "mutation($t: String!) { verifyEmail(token: $t) { id } }",
-            json!({ "t": verify }),
-        )
+        .gql(ops::VERIFY_EMAIL, json!({ "t": verify }))
         .await
         .data();
     let res = unverified.client.gql(ACCEPT, json!({ "t": token })).await;
@@ -216,7 +214,10 @@ async fn expired_revoked_and_declined_invitations_are_dead() {
         .gql(ACCEPT, json!({ "t": expired }))
         .await
         .assert_code("FORBIDDEN");
-    let preview = app.client().gql(PREVIEW, json!({ "t": expired })).await;
+    let preview = app
+        .client()
+        .gql(ops::INVITATION, json!({ "t": expired }))
+        .await;
     assert_eq!(preview.data()["invitation"]["status"], "EXPIRED");
     let listed = owner
         .client
@@ -250,7 +251,7 @@ async fn expired_revoked_and_declined_invitations_are_dead() {
         .await;
     assert_eq!(
         app.client()
-            .gql(DECLINE, json!({ "t": declined }))
+            .gql(ops::DECLINE_INVITATION, json!({ "t": declined }))
             .await
             .data()["declineInvitation"],
         true
@@ -261,15 +262,18 @@ async fn expired_revoked_and_declined_invitations_are_dead() {
         .await
         .assert_code("FORBIDDEN");
     app.client()
-        .gql(DECLINE, json!({ "t": declined }))
+        .gql(ops::DECLINE_INVITATION, json!({ "t": declined }))
         .await
         .assert_code("FORBIDDEN");
-    let preview = app.client().gql(PREVIEW, json!({ "t": declined })).await;
+    let preview = app
+        .client()
+        .gql(ops::INVITATION, json!({ "t": declined }))
+        .await;
     assert_eq!(preview.data()["invitation"]["status"], "DECLINED");
 
     let none = app
         .client()
-        .gql(PREVIEW, json!({ "t": "no-such-token" }))
+        .gql(ops::INVITATION, json!({ "t": "no-such-token" }))
         .await;
     assert!(none.data()["invitation"].is_null());
 }
@@ -286,8 +290,8 @@ async fn resending_replaces_the_link() {
     let res = owner
         .client
         .gql(
-            "mutation($id: ID!) { inviteMember(input: { organizationId: $id, email: \"guest@example.com\", role: VIEWER }) { id } }",
-            json!({ "id": org }),
+            ops::INVITE_MEMBER,
+            json!({ "input": { "organizationId": org, "email": "guest@example.com", "role": "VIEWER" } }),
         )
         .await;
     res.assert_code("CONFLICT");
@@ -316,7 +320,7 @@ async fn resending_replaces_the_link() {
 
     assert!(
         app.client()
-            .gql(PREVIEW, json!({ "t": old_token }))
+            .gql(ops::INVITATION, json!({ "t": old_token }))
             .await
             .data()["invitation"]
             .is_null()

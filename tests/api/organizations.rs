@@ -2,9 +2,7 @@
 
 use serde_json::{Value, json};
 
-use crate::support::{PASSWORD, TestApp};
-
-const MY_ORGS: &str = "{ viewer { organizations { totalCount edges { cursor node { id name slug personal viewerRole viewerPermissions } } } } }";
+use crate::support::{PASSWORD, TestApp, ops};
 
 async fn org_of(user: &crate::support::SignedUp, id: &str) -> Value {
     let res = user
@@ -31,7 +29,7 @@ fn membership_of(org: &Value, user_id: &str) -> String {
 async fn every_sign_up_gets_a_personal_organization() {
     let app = TestApp::spawn().await;
     let ada = app.sign_up("ada@example.com", "Ada Lovelace").await;
-    let res = ada.client.gql(MY_ORGS, json!({})).await;
+    let res = ada.client.gql(ops::MY_ORGANIZATIONS, json!({})).await;
     let orgs = &res.data()["viewer"]["organizations"];
     assert_eq!(orgs["totalCount"], 1);
     let personal = &orgs["edges"][0]["node"];
@@ -43,7 +41,7 @@ async fn every_sign_up_gets_a_personal_organization() {
 
     // Same name, distinct slug.
     let other = app.sign_up("ada2@example.com", "Ada Lovelace").await;
-    let res = other.client.gql(MY_ORGS, json!({})).await;
+    let res = other.client.gql(ops::MY_ORGANIZATIONS, json!({})).await;
     assert_eq!(
         res.data()["viewer"]["organizations"]["edges"][0]["node"]["slug"],
         "ada-lovelace-2"
@@ -52,25 +50,19 @@ async fn every_sign_up_gets_a_personal_organization() {
     let id = personal["id"].as_str().unwrap();
     let res = ada
         .client
-        .gql(
-            "mutation($id: ID!) { deleteOrganization(id: $id) }",
-            json!({ "id": id }),
-        )
+        .gql(ops::DELETE_ORGANIZATION, json!({ "id": id }))
+        .await;
+    res.assert_code("CONFLICT");
+    let res = ada
+        .client
+        .gql(ops::LEAVE_ORGANIZATION, json!({ "id": id }))
         .await;
     res.assert_code("CONFLICT");
     let res = ada
         .client
         .gql(
-            "mutation($id: ID!) { leaveOrganization(organizationId: $id) }",
-            json!({ "id": id }),
-        )
-        .await;
-    res.assert_code("CONFLICT");
-    let res = ada
-        .client
-        .gql(
-            "mutation($id: ID!) { inviteMember(input: { organizationId: $id, email: \"x@example.com\", role: MEMBER }) { id } }",
-            json!({ "id": id }),
+            ops::INVITE_MEMBER,
+            json!({ "input": { "organizationId": id, "email": "x@example.com", "role": "MEMBER" } }),
         )
         .await;
     res.assert_code("CONFLICT");
@@ -154,14 +146,11 @@ async fn an_organization_can_be_renamed_and_deleted_with_everything_in_it() {
 
     let res = owner
         .client
-        .gql(
-            "mutation($id: ID!) { deleteOrganization(id: $id) }",
-            json!({ "id": org }),
-        )
+        .gql(ops::DELETE_ORGANIZATION, json!({ "id": org }))
         .await;
     assert_eq!(res.data()["deleteOrganization"], true);
     assert!(org_of(&owner, &org).await.is_null());
-    let res = member.client.gql(MY_ORGS, json!({})).await;
+    let res = member.client.gql(ops::MY_ORGANIZATIONS, json!({})).await;
     assert_eq!(res.data()["viewer"]["organizations"]["totalCount"], 1);
 
     for table in OWNED_TABLES {
@@ -230,10 +219,7 @@ async fn roles_change_within_the_rules() {
         .assert_code("FORBIDDEN");
     admin
         .client
-        .gql(
-            "mutation($m: ID!) { removeMember(membershipId: $m) }",
-            json!({ "m": owner_m }),
-        )
+        .gql(ops::REMOVE_MEMBER, json!({ "id": owner_m }))
         .await
         .assert_code("FORBIDDEN");
     // A member changes nothing.
@@ -261,10 +247,7 @@ async fn roles_change_within_the_rules() {
 
     let res = admin
         .client
-        .gql(
-            "mutation($m: ID!) { removeMember(membershipId: $m) }",
-            json!({ "m": member_m }),
-        )
+        .gql(ops::REMOVE_MEMBER, json!({ "id": member_m }))
         .await;
     assert_eq!(res.data()["removeMember"], true);
     assert!(org_of(&member, &org).await.is_null());
@@ -281,16 +264,19 @@ async fn leaving_and_transferring_ownership() {
     let leaver = app
         .join_new(&owner, &org, "leaver@example.com", "MEMBER")
         .await;
-    const LEAVE: &str = "mutation($id: ID!) { leaveOrganization(organizationId: $id) }";
     const TRANSFER: &str = "mutation($id: ID!, $to: ID!) { transferOwnership(organizationId: $id, toUserId: $to) { viewerRole } }";
 
     assert_eq!(
-        leaver.client.gql(LEAVE, json!({ "id": org })).await.data()["leaveOrganization"],
+        leaver
+            .client
+            .gql(ops::LEAVE_ORGANIZATION, json!({ "id": org }))
+            .await
+            .data()["leaveOrganization"],
         true
     );
     owner
         .client
-        .gql(LEAVE, json!({ "id": org }))
+        .gql(ops::LEAVE_ORGANIZATION, json!({ "id": org }))
         .await
         .assert_code("CONFLICT");
     admin
@@ -312,7 +298,11 @@ async fn leaving_and_transferring_ownership() {
     assert_eq!(org_of(&admin, &org).await["viewerRole"], "OWNER");
     // The former owner, now an admin, may leave.
     assert_eq!(
-        owner.client.gql(LEAVE, json!({ "id": org })).await.data()["leaveOrganization"],
+        owner
+            .client
+            .gql(ops::LEAVE_ORGANIZATION, json!({ "id": org }))
+            .await
+            .data()["leaveOrganization"],
         true
     );
 }
@@ -325,17 +315,16 @@ async fn an_only_owner_with_members_cannot_delete_the_account() {
     let member = app
         .join_new(&owner, &org, "member@example.com", "MEMBER")
         .await;
-    const DELETE: &str = "mutation($p: String) { deleteAccount(password: $p) }";
     owner
         .client
-        .gql(DELETE, json!({ "p": PASSWORD }))
+        .gql(ops::DELETE_ACCOUNT, json!({ "p": PASSWORD }))
         .await
         .assert_code("CONFLICT");
     // A member leaves no organization ownerless; their account goes.
     assert_eq!(
         member
             .client
-            .gql(DELETE, json!({ "p": PASSWORD }))
+            .gql(ops::DELETE_ACCOUNT, json!({ "p": PASSWORD }))
             .await
             .data()["deleteAccount"],
         true
@@ -344,7 +333,7 @@ async fn an_only_owner_with_members_cannot_delete_the_account() {
     assert_eq!(
         owner
             .client
-            .gql(DELETE, json!({ "p": PASSWORD }))
+            .gql(ops::DELETE_ACCOUNT, json!({ "p": PASSWORD }))
             .await
             .data()["deleteAccount"],
         true

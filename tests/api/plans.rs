@@ -3,17 +3,12 @@
 
 use serde_json::{Value, json};
 
-use crate::{
-    projects::{CREATE, create},
-    support::TestApp,
-};
-
-const ENTITLEMENTS: &str = "query($id: ID) { organization(id: $id) { entitlements { plan { id name } features projects { used limit } members { used limit } } } }";
+use crate::support::{TestApp, create_project, ops};
 
 async fn entitlements(app: &TestApp, token: &str, org: &str) -> Value {
     app.client()
         .with_bearer(token)
-        .gql(ENTITLEMENTS, json!({ "id": org }))
+        .gql(ops::ENTITLEMENTS, json!({ "id": org }))
         .await
         .data()["organization"]["entitlements"]
         .clone()
@@ -58,10 +53,10 @@ async fn a_plans_file_replaces_the_catalog() {
     let e = entitlements(&app, &owner.token, &org).await;
     assert_eq!(e["plan"]["id"], "hobby");
     assert_eq!(e["projects"], json!({ "used": 0, "limit": 1 }));
-    create(&owner, &org, "Only one").await;
+    create_project(&owner, &org, "Only one").await;
     owner
         .client
-        .gql(CREATE, json!({ "org": org, "name": "Two" }))
+        .gql(ops::CREATE_PROJECT, json!({ "org": org, "name": "Two" }))
         .await
         .assert_code("PLAN_LIMIT_REACHED");
     std::fs::remove_file(path).ok();
@@ -79,11 +74,11 @@ async fn the_project_limit_counts_active_projects_and_a_grant_lifts_it() {
 
     let mut created = Vec::new();
     for name in ["P0", "P1", "P2"] {
-        created.push(create(&owner, &org, name).await);
+        created.push(create_project(&owner, &org, name).await);
     }
     let refused = owner
         .client
-        .gql(CREATE, json!({ "org": org, "name": "P3" }))
+        .gql(ops::CREATE_PROJECT, json!({ "org": org, "name": "P3" }))
         .await;
     refused.assert_code("PLAN_LIMIT_REACHED");
     let ext = &refused.first_error()["extensions"];
@@ -95,19 +90,13 @@ async fn the_project_limit_counts_active_projects_and_a_grant_lifts_it() {
     // Archived projects do not count, and restoring one is held to the limit.
     owner
         .client
-        .gql(
-            "mutation($id: ID!) { archiveProject(id: $id) { id } }",
-            json!({ "id": created[0] }),
-        )
+        .gql(ops::ARCHIVE_PROJECT, json!({ "id": created[0] }))
         .await
         .data();
-    create(&owner, &org, "P3").await;
+    create_project(&owner, &org, "P3").await;
     owner
         .client
-        .gql(
-            "mutation($id: ID!) { restoreProject(id: $id) { id } }",
-            json!({ "id": created[0] }),
-        )
+        .gql(ops::RESTORE_PROJECT, json!({ "id": created[0] }))
         .await
         .assert_code("PLAN_LIMIT_REACHED");
 
@@ -116,7 +105,7 @@ async fn the_project_limit_counts_active_projects_and_a_grant_lifts_it() {
     assert_eq!(e["plan"]["id"], "pro");
     assert_eq!(e["features"], json!(["AUDIT_LOG"]));
     assert_eq!(e["projects"], json!({ "used": 3, "limit": 50 }));
-    create(&owner, &org, "P4").await;
+    create_project(&owner, &org, "P4").await;
 
     // A downgrade keeps every project readable; only new ones are refused.
     let out = app.cli(&["billing", "revoke", "--org", "limited"]);
@@ -125,15 +114,12 @@ async fn the_project_limit_counts_active_projects_and_a_grant_lifts_it() {
     assert_eq!(e["projects"], json!({ "used": 4, "limit": 3 }));
     owner
         .client
-        .gql(CREATE, json!({ "org": org, "name": "P5" }))
+        .gql(ops::CREATE_PROJECT, json!({ "org": org, "name": "P5" }))
         .await
         .assert_code("PLAN_LIMIT_REACHED");
     let list = owner
         .client
-        .gql(
-            "query($id: ID) { organization(id: $id) { projects { totalCount } } }",
-            json!({ "id": org }),
-        )
+        .gql(ops::PROJECT_COUNT, json!({ "id": org }))
         .await;
     assert_eq!(list.data()["organization"]["projects"]["totalCount"], 4);
 }
@@ -175,14 +161,17 @@ async fn twenty_creations_one_below_the_limit_give_exactly_one_project() {
     let app = TestApp::spawn().await;
     let owner = app.sign_up("owner@example.com", "Owner").await;
     let org = app.create_org(&owner, "Race").await;
-    create(&owner, &org, "One").await;
-    create(&owner, &org, "Two").await;
+    create_project(&owner, &org, "One").await;
+    create_project(&owner, &org, "Two").await;
     let attempts = (0..20).map(|i| {
         let client = owner.client.clone();
         let org = org.clone();
         tokio::spawn(async move {
             client
-                .gql(CREATE, json!({ "org": org, "name": format!("Racer {i}") }))
+                .gql(
+                    ops::CREATE_PROJECT,
+                    json!({ "org": org, "name": format!("Racer {i}") }),
+                )
                 .await
         })
     });
@@ -208,15 +197,14 @@ async fn the_member_limit_counts_pending_invitations_and_holds_under_concurrency
     let org = app.create_org(&owner, "Seats").await;
     app.invite(&owner, &org, "first@example.com", "MEMBER")
         .await;
-    const INVITE: &str = "mutation($id: ID!, $e: String!) { inviteMember(input: { organizationId: $id, email: $e, role: MEMBER }) { id } }";
     // One seat left (owner + one pending of three): two invite at once.
     let (a, b) = tokio::join!(
         owner
             .client
-            .gql(INVITE, json!({ "id": org, "e": "second@example.com" })),
+            .gql(ops::INVITE_MEMBER, json!({ "input": { "organizationId": org, "email": "second@example.com", "role": "MEMBER" } })),
         owner
             .client
-            .gql(INVITE, json!({ "id": org, "e": "third@example.com" })),
+            .gql(ops::INVITE_MEMBER, json!({ "input": { "organizationId": org, "email": "third@example.com", "role": "MEMBER" } })),
     );
     let ok = [&a, &b].iter().filter(|r| r.errors().is_empty()).count();
     assert_eq!(ok, 1, "{} / {}", a.body, b.body);
