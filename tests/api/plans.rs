@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::support::{TestApp, create_project, ops};
+use crate::support::{SignedUp, TestApp, create_project, ops};
 
 async fn entitlements(app: &TestApp, token: &str, org: &str) -> Value {
     app.client()
@@ -62,8 +62,19 @@ async fn a_plans_file_replaces_the_catalog() {
     std::fs::remove_file(path).ok();
 }
 
+/// A free organization, "limited", with its three projects.
+async fn at_the_project_limit(app: &TestApp) -> (SignedUp, String, Vec<String>) {
+    let owner = app.sign_up("owner@example.com", "Owner").await;
+    let org = app.create_org(&owner, "Limited").await;
+    let mut created = Vec::new();
+    for name in ["P0", "P1", "P2"] {
+        created.push(create_project(&owner, &org, name).await);
+    }
+    (owner, org, created)
+}
+
 #[tokio::test]
-async fn the_project_limit_counts_active_projects_and_a_grant_lifts_it() {
+async fn a_new_organization_is_on_the_free_plan() {
     let app = TestApp::spawn().await;
     let owner = app.sign_up("owner@example.com", "Owner").await;
     let org = app.create_org(&owner, "Limited").await;
@@ -71,11 +82,12 @@ async fn the_project_limit_counts_active_projects_and_a_grant_lifts_it() {
     assert_eq!(e["plan"]["id"], "free");
     assert_eq!(e["features"], json!([]));
     assert_eq!(e["members"], json!({ "used": 1, "limit": 3 }));
+}
 
-    let mut created = Vec::new();
-    for name in ["P0", "P1", "P2"] {
-        created.push(create_project(&owner, &org, name).await);
-    }
+#[tokio::test]
+async fn a_project_past_the_limit_is_refused_with_the_limit_and_the_count() {
+    let app = TestApp::spawn().await;
+    let (owner, org, _) = at_the_project_limit(&app).await;
     let refused = owner
         .client
         .gql(ops::CREATE_PROJECT, json!({ "org": org, "name": "P3" }))
@@ -86,8 +98,24 @@ async fn the_project_limit_counts_active_projects_and_a_grant_lifts_it() {
         (ext["limit"].as_u64(), ext["used"].as_u64()),
         (Some(3), Some(3))
     );
+}
 
-    // Archived projects do not count, and restoring one is held to the limit.
+#[tokio::test]
+async fn archived_projects_do_not_count_towards_the_limit() {
+    let app = TestApp::spawn().await;
+    let (owner, org, created) = at_the_project_limit(&app).await;
+    owner
+        .client
+        .gql(ops::ARCHIVE_PROJECT, json!({ "id": created[0] }))
+        .await
+        .data();
+    create_project(&owner, &org, "P3").await;
+}
+
+#[tokio::test]
+async fn restoring_a_project_is_held_to_the_limit() {
+    let app = TestApp::spawn().await;
+    let (owner, org, created) = at_the_project_limit(&app).await;
     owner
         .client
         .gql(ops::ARCHIVE_PROJECT, json!({ "id": created[0] }))
@@ -99,22 +127,33 @@ async fn the_project_limit_counts_active_projects_and_a_grant_lifts_it() {
         .gql(ops::RESTORE_PROJECT, json!({ "id": created[0] }))
         .await
         .assert_code("PLAN_LIMIT_REACHED");
+}
 
+#[tokio::test]
+async fn a_grant_lifts_the_limit_and_brings_the_plans_features() {
+    let app = TestApp::spawn().await;
+    let (owner, org, _) = at_the_project_limit(&app).await;
     app.grant("limited", "pro");
     let e = entitlements(&app, &owner.token, &org).await;
     assert_eq!(e["plan"]["id"], "pro");
     assert_eq!(e["features"], json!(["AUDIT_LOG"]));
     assert_eq!(e["projects"], json!({ "used": 3, "limit": 50 }));
-    create_project(&owner, &org, "P4").await;
+    create_project(&owner, &org, "P3").await;
+}
 
-    // A downgrade keeps every project readable; only new ones are refused.
+#[tokio::test]
+async fn a_revoked_grant_keeps_every_project_readable_and_refuses_new_ones() {
+    let app = TestApp::spawn().await;
+    let (owner, org, _) = at_the_project_limit(&app).await;
+    app.grant("limited", "pro");
+    create_project(&owner, &org, "P3").await;
     let out = app.cli(&["billing", "revoke", "--org", "limited"]);
     assert!(out.status.success());
     let e = entitlements(&app, &owner.token, &org).await;
     assert_eq!(e["projects"], json!({ "used": 4, "limit": 3 }));
     owner
         .client
-        .gql(ops::CREATE_PROJECT, json!({ "org": org, "name": "P5" }))
+        .gql(ops::CREATE_PROJECT, json!({ "org": org, "name": "P4" }))
         .await
         .assert_code("PLAN_LIMIT_REACHED");
     let list = owner
@@ -125,7 +164,7 @@ async fn the_project_limit_counts_active_projects_and_a_grant_lifts_it() {
 }
 
 #[tokio::test]
-async fn grants_expire_and_bad_grants_are_refused() {
+async fn a_grant_past_its_end_date_gives_nothing() {
     let app = TestApp::spawn().await;
     let owner = app.sign_up("owner@example.com", "Owner").await;
     let org = app.create_org(&owner, "Expiring").await;
@@ -144,16 +183,31 @@ async fn grants_expire_and_bad_grants_are_refused() {
         entitlements(&app, &owner.token, &org).await["plan"]["id"],
         "free"
     );
-    let out = app.cli(&[
-        "billing", "grant", "--org", "expiring", "--plan", "platinum",
-    ]);
-    assert!(!out.status.success());
-    let out = app.cli(&["billing", "grant", "--org", "nobody-here", "--plan", "pro"]);
-    assert!(!out.status.success());
-    let out = app.cli(&[
-        "billing", "grant", "--org", "expiring", "--plan", "pro", "--until", "soon",
-    ]);
-    assert!(!out.status.success());
+}
+
+#[tokio::test]
+async fn a_grant_of_what_does_not_exist_is_refused() {
+    let app = TestApp::spawn().await;
+    let owner = app.sign_up("owner@example.com", "Owner").await;
+    app.create_org(&owner, "Expiring").await;
+    let cases: [(&str, &[&str]); 3] = [
+        (
+            "an unknown plan",
+            &["--org", "expiring", "--plan", "platinum"],
+        ),
+        (
+            "an unknown organization",
+            &["--org", "nobody-here", "--plan", "pro"],
+        ),
+        (
+            "an end that is no date",
+            &["--org", "expiring", "--plan", "pro", "--until", "soon"],
+        ),
+    ];
+    for (name, args) in cases {
+        let out = app.cli(&[&["billing", "grant"][..], args].concat());
+        assert!(!out.status.success(), "{name} was granted");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
