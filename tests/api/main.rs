@@ -28,6 +28,7 @@ mod passwords;
 mod permissions;
 mod persisted;
 mod plans;
+mod profile;
 mod projects;
 mod races;
 mod replicas;

@@ -47,6 +47,8 @@ pub const REQUEST_PASSWORD_RESET: &str =
     "mutation($e: String!) { requestPasswordReset(email: $e) }";
 pub const CHANGE_PASSWORD: &str =
     "mutation($c: String!, $n: String!) { changePassword(currentPassword: $c, newPassword: $n) }";
+pub const UPDATE_PROFILE: &str =
+    "mutation($input: UpdateProfileInput!) { updateProfile(input: $input) { name avatarUrl } }";
 pub const DELETE_ACCOUNT: &str = "mutation($p: String) { deleteAccount(password: $p) }";
 pub const REVOKE_SESSION: &str = "mutation($id: ID!) { revokeSession(id: $id) }";
 pub const REVOKE_OTHER_SESSIONS: &str = "mutation { revokeOtherSessions }";
@@ -59,7 +61,6 @@ pub const CREATE_ORGANIZATION: &str =
     "mutation($name: String!) { createOrganization(input: { name: $name }) { id } }";
 pub const RENAME_ORGANIZATION: &str = "mutation($id: ID!, $name: String) { updateOrganization(id: $id, input: { name: $name }) { id } }";
 pub const DELETE_ORGANIZATION: &str = "mutation($id: ID!) { deleteOrganization(id: $id) }";
-/// The organization's id, or null when the viewer may not see it.
 pub const ORGANIZATION_ID: &str = "query($id: ID) { organization(id: $id) { id } }";
 pub const MEMBERS: &str =
     "query($id: ID) { organization(id: $id) { members { edges { node { id user { id } } } } } }";
@@ -98,7 +99,6 @@ pub const ARCHIVE_PROJECT: &str =
 pub const RESTORE_PROJECT: &str =
     "mutation($id: ID!) { restoreProject(id: $id) { id archivedAt } }";
 pub const DELETE_PROJECT: &str = "mutation($id: ID!) { deleteProject(id: $id) }";
-/// The project's id, or an error when the viewer may not see it.
 pub const PROJECT_ID: &str = "query($id: ID!) { project(id: $id) { id } }";
 pub const PROJECT_NAME: &str = "query($id: ID!) { project(id: $id) { name } }";
 pub const LIST_PROJECTS: &str = "query($org: ID, $first: Int, $after: String, $filter: ProjectFilter) { organization(id: $org) { projects(first: $first, after: $after, filter: $filter) { totalCount pageInfo { hasNextPage hasPreviousPage endCursor } edges { cursor node { id name } } } } }";
