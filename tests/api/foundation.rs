@@ -221,13 +221,17 @@ async fn graphiql_can_be_turned_on_in_production() {
 }
 
 #[tokio::test]
-async fn health_and_readiness() {
+async fn a_running_server_is_healthy_and_ready() {
     let app = TestApp::spawn().await;
     let client = app.client();
     assert_eq!(client.get("/healthz").await.status(), 200);
     assert_eq!(client.get("/readyz").await.status(), 200);
+}
 
-    // The database going away makes the server unready, not dead.
+#[tokio::test]
+async fn losing_the_database_makes_the_server_unready_not_dead() {
+    let app = TestApp::spawn().await;
+    let client = app.client();
     app.db.close_by_ref().await.unwrap();
     let ready = client.get("/readyz").await;
     assert_eq!(ready.status(), 503);

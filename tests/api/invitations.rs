@@ -6,10 +6,8 @@ use serde_json::json;
 
 use crate::{
     accounts::exec,
-    support::{PASSWORD, TestApp, ops},
+    support::{PASSWORD, SignedUp, TestApp, ops},
 };
-
-const ACCEPT: &str = "mutation($t: String!) { acceptInvitation(token: $t) { role user { email } organization { name viewerRole } } }";
 
 #[tokio::test]
 async fn an_existing_verified_user_accepts_once() {
@@ -50,7 +48,10 @@ async fn an_existing_verified_user_accepts_once() {
         "Acme"
     );
 
-    let res = guest.client.gql(ACCEPT, json!({ "t": token })).await;
+    let res = guest
+        .client
+        .gql(ops::ACCEPT_INVITATION, json!({ "t": token }))
+        .await;
     let m = &res.data()["acceptInvitation"];
     assert_eq!(m["role"], "ADMIN");
     assert_eq!(m["organization"]["name"], "Acme");
@@ -58,7 +59,7 @@ async fn an_existing_verified_user_accepts_once() {
 
     guest
         .client
-        .gql(ACCEPT, json!({ "t": token }))
+        .gql(ops::ACCEPT_INVITATION, json!({ "t": token }))
         .await
         .assert_code("FORBIDDEN");
     let preview = app
@@ -153,14 +154,14 @@ async fn a_wrong_or_unverified_email_cannot_accept() {
         .await;
     stranger
         .client
-        .gql(ACCEPT, json!({ "t": token }))
+        .gql(ops::ACCEPT_INVITATION, json!({ "t": token }))
         .await
         .assert_code("FORBIDDEN");
 
     let unverified = app.sign_up("invited@example.com", "Unverified").await;
     unverified
         .client
-        .gql(ACCEPT, json!({ "t": token }))
+        .gql(ops::ACCEPT_INVITATION, json!({ "t": token }))
         .await
         .assert_code("FORBIDDEN");
     let pending = unverified
@@ -175,7 +176,7 @@ async fn a_wrong_or_unverified_email_cannot_accept() {
     );
 
     app.client()
-        .gql(ACCEPT, json!({ "t": token }))
+        .gql(ops::ACCEPT_INVITATION, json!({ "t": token }))
         .await
         .assert_code("UNAUTHENTICATED");
 
@@ -189,29 +190,41 @@ async fn a_wrong_or_unverified_email_cannot_accept() {
         .gql(ops::VERIFY_EMAIL, json!({ "t": verify }))
         .await
         .data();
-    let res = unverified.client.gql(ACCEPT, json!({ "t": token })).await;
+    let res = unverified
+        .client
+        .gql(ops::ACCEPT_INVITATION, json!({ "t": token }))
+        .await;
     assert_eq!(res.data()["acceptInvitation"]["role"], "MEMBER");
 }
 
-#[tokio::test]
-async fn expired_revoked_and_declined_invitations_are_dead() {
-    let app = TestApp::spawn().await;
+/// An organization, its owner, and a verified user it may invite.
+async fn host_and_guest(app: &TestApp) -> (SignedUp, String, SignedUp) {
     let owner = app.sign_up("owner@example.com", "Owner").await;
     let org = app.create_org(&owner, "Dead Ends").await;
     let guest = app.sign_up_verified("guest@example.com", "Guest").await;
+    (owner, org, guest)
+}
 
-    let (_, expired) = app
-        .invite(&owner, &org, "guest@example.com", "MEMBER")
-        .await;
+/// Invites the guest and lets the invitation expire; returns its token.
+async fn expired_invitation(app: &TestApp, owner: &SignedUp, org: &str) -> String {
+    let (_, token) = app.invite(owner, org, "guest@example.com", "MEMBER").await;
     exec(
-        &app,
+        app,
         "UPDATE invitations SET expires_at = $1",
         vec![(Utc::now() - Duration::minutes(1)).into()],
     )
     .await;
+    token
+}
+
+#[tokio::test]
+async fn an_expired_invitation_cannot_be_accepted_and_shows_as_expired() {
+    let app = TestApp::spawn().await;
+    let (owner, org, guest) = host_and_guest(&app).await;
+    let expired = expired_invitation(&app, &owner, &org).await;
     guest
         .client
-        .gql(ACCEPT, json!({ "t": expired }))
+        .gql(ops::ACCEPT_INVITATION, json!({ "t": expired }))
         .await
         .assert_code("FORBIDDEN");
     let preview = app
@@ -227,8 +240,21 @@ async fn expired_revoked_and_declined_invitations_are_dead() {
         listed.data()["organization"]["invitations"][0]["status"],
         "EXPIRED"
     );
+}
 
-    // An expired invitation no longer blocks a new one.
+#[tokio::test]
+async fn an_expired_invitation_no_longer_blocks_a_new_one() {
+    let app = TestApp::spawn().await;
+    let (owner, org, _) = host_and_guest(&app).await;
+    expired_invitation(&app, &owner, &org).await;
+    app.invite(&owner, &org, "guest@example.com", "MEMBER")
+        .await;
+}
+
+#[tokio::test]
+async fn a_revoked_invitation_cannot_be_accepted() {
+    let app = TestApp::spawn().await;
+    let (owner, org, guest) = host_and_guest(&app).await;
     let (revoked_id, revoked) = app
         .invite(&owner, &org, "guest@example.com", "MEMBER")
         .await;
@@ -242,10 +268,15 @@ async fn expired_revoked_and_declined_invitations_are_dead() {
     assert_eq!(res.data()["revokeInvitation"]["status"], "REVOKED");
     guest
         .client
-        .gql(ACCEPT, json!({ "t": revoked }))
+        .gql(ops::ACCEPT_INVITATION, json!({ "t": revoked }))
         .await
         .assert_code("FORBIDDEN");
+}
 
+#[tokio::test]
+async fn a_declined_invitation_can_be_neither_accepted_nor_declined_again() {
+    let app = TestApp::spawn().await;
+    let (owner, org, guest) = host_and_guest(&app).await;
     let (_, declined) = app
         .invite(&owner, &org, "guest@example.com", "MEMBER")
         .await;
@@ -258,7 +289,7 @@ async fn expired_revoked_and_declined_invitations_are_dead() {
     );
     guest
         .client
-        .gql(ACCEPT, json!({ "t": declined }))
+        .gql(ops::ACCEPT_INVITATION, json!({ "t": declined }))
         .await
         .assert_code("FORBIDDEN");
     app.client()
@@ -270,7 +301,11 @@ async fn expired_revoked_and_declined_invitations_are_dead() {
         .gql(ops::INVITATION, json!({ "t": declined }))
         .await;
     assert_eq!(preview.data()["invitation"]["status"], "DECLINED");
+}
 
+#[tokio::test]
+async fn an_unknown_token_shows_no_invitation() {
+    let app = TestApp::spawn().await;
     let none = app
         .client()
         .gql(ops::INVITATION, json!({ "t": "no-such-token" }))
@@ -327,10 +362,13 @@ async fn resending_replaces_the_link() {
     );
     guest
         .client
-        .gql(ACCEPT, json!({ "t": old_token }))
+        .gql(ops::ACCEPT_INVITATION, json!({ "t": old_token }))
         .await
         .assert_code("NOT_FOUND");
-    let res = guest.client.gql(ACCEPT, json!({ "t": new_token })).await;
+    let res = guest
+        .client
+        .gql(ops::ACCEPT_INVITATION, json!({ "t": new_token }))
+        .await;
     assert_eq!(res.data()["acceptInvitation"]["role"], "MEMBER");
 }
 

@@ -10,7 +10,7 @@ use std::{
 
 use serde_json::json;
 
-use crate::support::{ops};
+use crate::support::ops;
 
 /// Resident memory of a process, in MB, from /proc.
 fn resident_mb(pid: u32) -> f64 {

@@ -2,9 +2,9 @@
 
 use serde_json::{Value, json};
 
-use crate::support::{PASSWORD, TestApp, ops};
+use crate::support::{GqlResponse, PASSWORD, SignedUp, TestApp, ops};
 
-async fn org_of(user: &crate::support::SignedUp, id: &str) -> Value {
+async fn org_of(user: &SignedUp, id: &str) -> Value {
     let res = user
         .client
         .gql(
@@ -124,17 +124,10 @@ async fn teams_are_created_with_checked_unique_slugs() {
 }
 
 #[tokio::test]
-async fn an_organization_can_be_renamed_and_deleted_with_everything_in_it() {
+async fn an_organization_can_be_renamed_with_a_new_slug() {
     let app = TestApp::spawn().await;
     let owner = app.sign_up("o@example.com", "O").await;
     let org = app.create_org(&owner, "Rename Me").await;
-    let member = app.join_new(&owner, &org, "m@example.com", "MEMBER").await;
-    app.invite(&owner, &org, "pending@example.com", "VIEWER")
-        .await;
-    for table in OWNED_TABLES {
-        assert!(rows_of(&app, table, &org).await > 0, "{table} has no rows");
-    }
-
     let res = owner
         .client
         .gql(
@@ -143,6 +136,19 @@ async fn an_organization_can_be_renamed_and_deleted_with_everything_in_it() {
         )
         .await;
     assert_eq!(res.data()["updateOrganization"]["slug"], "renamed");
+}
+
+#[tokio::test]
+async fn deleting_an_organization_deletes_everything_in_it() {
+    let app = TestApp::spawn().await;
+    let owner = app.sign_up("o@example.com", "O").await;
+    let org = app.create_org(&owner, "Delete Me").await;
+    let member = app.join_new(&owner, &org, "m@example.com", "MEMBER").await;
+    app.invite(&owner, &org, "pending@example.com", "VIEWER")
+        .await;
+    for table in OWNED_TABLES {
+        assert!(rows_of(&app, table, &org).await > 0, "{table} has no rows");
+    }
 
     let res = owner
         .client
@@ -253,58 +259,75 @@ async fn roles_change_within_the_rules() {
     assert!(org_of(&member, &org).await.is_null());
 }
 
-#[tokio::test]
-async fn leaving_and_transferring_ownership() {
-    let app = TestApp::spawn().await;
+const TRANSFER: &str = "mutation($id: ID!, $to: ID!) { transferOwnership(organizationId: $id, toUserId: $to) { viewerRole } }";
+
+/// An organization with its owner, an admin, and a member.
+async fn handover(app: &TestApp) -> (String, [SignedUp; 3]) {
     let owner = app.sign_up("owner@example.com", "Owner").await;
     let org = app.create_org(&owner, "Transfer").await;
     let admin = app
         .join_new(&owner, &org, "admin@example.com", "ADMIN")
         .await;
-    let leaver = app
+    let member = app
         .join_new(&owner, &org, "leaver@example.com", "MEMBER")
         .await;
-    const TRANSFER: &str = "mutation($id: ID!, $to: ID!) { transferOwnership(organizationId: $id, toUserId: $to) { viewerRole } }";
+    (org, [owner, admin, member])
+}
 
-    assert_eq!(
-        leaver
-            .client
-            .gql(ops::LEAVE_ORGANIZATION, json!({ "id": org }))
-            .await
-            .data()["leaveOrganization"],
-        true
-    );
-    owner
-        .client
+async fn leave(user: &SignedUp, org: &str) -> GqlResponse {
+    user.client
         .gql(ops::LEAVE_ORGANIZATION, json!({ "id": org }))
         .await
-        .assert_code("CONFLICT");
+}
+
+#[tokio::test]
+async fn a_member_may_leave() {
+    let app = TestApp::spawn().await;
+    let (org, [_, _, member]) = handover(&app).await;
+    assert_eq!(leave(&member, &org).await.data()["leaveOrganization"], true);
+}
+
+#[tokio::test]
+async fn the_only_owner_may_not_leave() {
+    let app = TestApp::spawn().await;
+    let (org, [owner, ..]) = handover(&app).await;
+    leave(&owner, &org).await.assert_code("CONFLICT");
+}
+
+#[tokio::test]
+async fn only_the_owner_may_transfer_ownership() {
+    let app = TestApp::spawn().await;
+    let (org, [_, admin, _]) = handover(&app).await;
     admin
         .client
         .gql(TRANSFER, json!({ "id": org, "to": admin.user_id }))
         .await
         .assert_code("FORBIDDEN");
+}
+
+#[tokio::test]
+async fn ownership_goes_only_to_a_member() {
+    let app = TestApp::spawn().await;
+    let (org, [owner, _, leaver]) = handover(&app).await;
+    leave(&leaver, &org).await.data();
     owner
         .client
         .gql(TRANSFER, json!({ "id": org, "to": leaver.user_id }))
         .await
         .assert_code("NOT_FOUND");
+}
 
+#[tokio::test]
+async fn a_transfer_makes_the_owner_an_admin_who_may_leave() {
+    let app = TestApp::spawn().await;
+    let (org, [owner, admin, _]) = handover(&app).await;
     let res = owner
         .client
         .gql(TRANSFER, json!({ "id": org, "to": admin.user_id }))
         .await;
     assert_eq!(res.data()["transferOwnership"]["viewerRole"], "ADMIN");
     assert_eq!(org_of(&admin, &org).await["viewerRole"], "OWNER");
-    // The former owner, now an admin, may leave.
-    assert_eq!(
-        owner
-            .client
-            .gql(ops::LEAVE_ORGANIZATION, json!({ "id": org }))
-            .await
-            .data()["leaveOrganization"],
-        true
-    );
+    assert_eq!(leave(&owner, &org).await.data()["leaveOrganization"], true);
 }
 
 #[tokio::test]

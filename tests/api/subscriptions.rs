@@ -100,7 +100,7 @@ async fn the_session_cookie_authenticates_from_an_allowed_origin_only() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn non_members_are_refused_and_removed_members_stop_receiving() {
+async fn a_non_member_is_refused_the_organizations_events() {
     let app = TestApp::spawn().await;
     let owner = app.sign_up("owner@example.com", "Owner").await;
     let org = app.create_org(&owner, "Closed").await;
@@ -117,7 +117,13 @@ async fn non_members_are_refused_and_removed_members_stop_receiving() {
         message["payload"]["errors"][0]["extensions"]["code"], "NOT_FOUND",
         "{message}"
     );
+}
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_removed_member_is_told_and_stops_receiving() {
+    let app = TestApp::spawn().await;
+    let owner = app.sign_up("owner@example.com", "Owner").await;
+    let org = app.create_org(&owner, "Closed").await;
     let member = app
         .join_new(&owner, &org, "member@example.com", "MEMBER")
         .await;
