@@ -180,23 +180,31 @@ async fn oversized_bodies_get_413() {
 }
 
 #[tokio::test]
-async fn production_hides_introspection_suggestions_and_graphiql() {
-    let app = TestApp::spawn_with(
-        TestConfig::default()
-            .var("APP_ENV", "production")
-            .var("PUBLIC_URL", "https://api.example.com"),
-    )
-    .await;
-    let client = app.client();
-    let res = client
+async fn production_hides_the_schema_from_introspection() {
+    let app = production().await;
+    let res = app
+        .client()
         .gql("{ __schema { queryType { name } } }", json!({}))
         .await;
     assert!(res.body["data"]["__schema"].is_null(), "{}", res.body);
-    let res = client.gql("{ apiVersio }", json!({})).await;
+}
+
+#[tokio::test]
+async fn production_suggests_no_field_names() {
+    let app = production().await;
+    let res = app.client().gql("{ apiVersio }", json!({})).await;
     let message = res.first_error()["message"].as_str().unwrap().to_owned();
     assert!(!message.contains("Did you mean"), "{message}");
-    assert_eq!(client.get("/graphiql").await.status(), 404);
+}
 
+#[tokio::test]
+async fn production_serves_no_graphiql() {
+    let app = production().await;
+    assert_eq!(app.client().get("/graphiql").await.status(), 404);
+}
+
+#[tokio::test]
+async fn development_allows_introspection_and_serves_graphiql() {
     let dev = TestApp::spawn().await;
     let client = dev.client();
     client
@@ -206,6 +214,15 @@ async fn production_hides_introspection_suggestions_and_graphiql() {
     let page = client.get("/graphiql").await;
     assert_eq!(page.status(), 200);
     assert!(page.text().await.unwrap().contains("/graphql/ws"));
+}
+
+async fn production() -> TestApp {
+    TestApp::spawn_with(
+        TestConfig::default()
+            .var("APP_ENV", "production")
+            .var("PUBLIC_URL", "https://api.example.com"),
+    )
+    .await
 }
 
 #[tokio::test]

@@ -85,10 +85,9 @@ async fn a_failed_sign_in_leaves_the_presented_session_alone() {
 }
 
 #[tokio::test]
-async fn signing_up_and_resetting_end_the_presented_session() {
+async fn signing_up_ends_the_session_the_browser_presented() {
     let app = TestApp::spawn().await;
     let lee = app.sign_up("lee@example.com", "Lee").await;
-
     // A new account made in Lee's browser.
     let res = lee
         .client
@@ -99,7 +98,12 @@ async fn signing_up_and_resetting_end_the_presented_session() {
         .await;
     res.data();
     assert!(viewer_of(&app, &lee.token).await.is_null());
+}
 
+#[tokio::test]
+async fn resetting_a_password_ends_the_session_the_browser_presented() {
+    let app = TestApp::spawn().await;
+    app.sign_up("other@example.com", "Other").await;
     // A reset link used in a browser holding someone else's session.
     let kim = app.sign_up("kim@example.com", "Kim").await;
     app.client()
