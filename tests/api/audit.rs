@@ -3,15 +3,13 @@
 
 use serde_json::{Value, json};
 
-use crate::{projects::create, support::TestApp};
-
-const LOG: &str = "query($id: ID, $first: Int, $after: String) { organization(id: $id) { auditLog(first: $first, after: $after) { totalCount pageInfo { hasNextPage endCursor } edges { node { action actor { id } targetType targetId metadata ip createdAt } } } } }";
+use crate::support::{TestApp, create_project, ops};
 
 async fn actions(app: &TestApp, token: &str, org: &str) -> Vec<Value> {
     let res = app
         .client()
         .with_bearer(token)
-        .gql(LOG, json!({ "id": org, "first": 100 }))
+        .gql(ops::AUDIT_LOG, json!({ "id": org, "first": 100 }))
         .await;
     res.data()["organization"]["auditLog"]["edges"]
         .as_array()
@@ -31,12 +29,12 @@ async fn every_change_is_logged_in_its_transaction() {
         .join_new(&owner, &org, "member@example.com", "MEMBER")
         .await;
 
-    let project = create(&owner, &org, "Logged").await;
+    let project = create_project(&owner, &org, "Logged").await;
     for op in [
         "mutation($id: ID!) { updateProject(id: $id, input: { name: \"Logged 2\" }) { id } }",
-        "mutation($id: ID!) { archiveProject(id: $id) { id } }",
-        "mutation($id: ID!) { restoreProject(id: $id) { id } }",
-        "mutation($id: ID!) { deleteProject(id: $id) }",
+        ops::ARCHIVE_PROJECT,
+        ops::RESTORE_PROJECT,
+        ops::DELETE_PROJECT,
     ] {
         owner.client.gql(op, json!({ "id": project })).await.data();
     }
@@ -45,23 +43,20 @@ async fn every_change_is_logged_in_its_transaction() {
         .await;
     owner
         .client
-        .gql(
-            "mutation($id: ID!) { revokeInvitation(id: $id) { id } }",
-            json!({ "id": invitation }),
-        )
+        .gql(ops::REVOKE_INVITATION, json!({ "id": invitation }))
         .await
         .data();
     owner
         .client
-        .gql("mutation($id: ID!) { updateOrganization(id: $id, input: { name: \"Audited 2\" }) { id } }", json!({ "id": org }))
+        .gql(
+            ops::RENAME_ORGANIZATION,
+            json!({ "id": org, "name": "Audited 2" }),
+        )
         .await
         .data();
     member
         .client
-        .gql(
-            "mutation($id: ID!) { leaveOrganization(organizationId: $id) }",
-            json!({ "id": org }),
-        )
+        .gql(ops::LEAVE_ORGANIZATION, json!({ "id": org }))
         .await
         .data();
 
@@ -109,13 +104,13 @@ async fn a_failed_change_leaves_no_event() {
     let owner = app.sign_up("owner@example.com", "Owner").await;
     let org = app.create_org(&owner, "Failing").await;
     for i in 0..3 {
-        create(&owner, &org, &format!("P{i}")).await;
+        create_project(&owner, &org, &format!("P{i}")).await;
     }
     // Past the plan's limit, and the last owner stepping down: both refused.
     owner
         .client
         .gql(
-            crate::projects::CREATE,
+            ops::CREATE_PROJECT,
             json!({ "org": org, "name": "Too many" }),
         )
         .await
@@ -152,7 +147,7 @@ async fn reading_the_log_needs_the_role_and_the_plan() {
     let app = TestApp::spawn().await;
     let owner = app.sign_up("owner@example.com", "Owner").await;
     let org = app.create_org(&owner, "Gated").await;
-    let res = owner.client.gql(LOG, json!({ "id": org })).await;
+    let res = owner.client.gql(ops::AUDIT_LOG, json!({ "id": org })).await;
     res.assert_code("PLAN_REQUIRED");
     assert_eq!(res.first_error()["extensions"]["feature"], "AUDIT_LOG");
 
@@ -162,7 +157,7 @@ async fn reading_the_log_needs_the_role_and_the_plan() {
         .await;
     member
         .client
-        .gql(LOG, json!({ "id": org }))
+        .gql(ops::AUDIT_LOG, json!({ "id": org }))
         .await
         .assert_code("FORBIDDEN");
     let admin = app
@@ -170,7 +165,7 @@ async fn reading_the_log_needs_the_role_and_the_plan() {
         .await;
     let res = admin
         .client
-        .gql(LOG, json!({ "id": org, "first": 2 }))
+        .gql(ops::AUDIT_LOG, json!({ "id": org, "first": 2 }))
         .await;
     let page = &res.data()["organization"]["auditLog"];
     assert!(page["totalCount"].as_i64().unwrap() >= 5);
@@ -179,7 +174,7 @@ async fn reading_the_log_needs_the_role_and_the_plan() {
     let next = admin
         .client
         .gql(
-            LOG,
+            ops::AUDIT_LOG,
             json!({ "id": org, "first": 2, "after": page["pageInfo"]["endCursor"] }),
         )
         .await;

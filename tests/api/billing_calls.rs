@@ -10,18 +10,13 @@ use std::{
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::json;
 
-use crate::{
-    billing::billing_app,
-    projects::create,
-    support::{
-        SignedUp,
-        fake_stripe::{self, FakeStripe, SubSpec},
-        raw_id, row_id,
-    },
+use crate::support::{
+    SignedUp, TestApp, create_project,
+    fake_stripe::{self, FakeStripe, SubSpec},
+    ops, raw_id, row_id,
 };
 use groundwork::{billing::subscriptions::customer, ids::OrganizationId};
 
-const CHECKOUT: &str = "mutation($org: ID!) { createCheckoutSession(input: { organizationId: $org, planId: \"pro\", interval: MONTH }) { id } }";
 const CUSTOMERS: &str = "POST /v1/customers";
 
 /// Waits until the fake has received a request to `route`: the request
@@ -39,7 +34,7 @@ async fn until_stripe_is_asked(fake: &FakeStripe, route: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_stripe_delays_nobody_else() {
     let fake = FakeStripe::start().await;
-    let app = billing_app(&fake).await;
+    let app = TestApp::spawn_with_stripe(&fake).await;
     let buyer = app.sign_up("buyer@example.com", "Buyer").await;
     let bystander = app.sign_up("bystander@example.com", "Bystander").await;
     let buyers_org = app.create_org(&buyer, "Buying").await;
@@ -50,12 +45,19 @@ async fn a_slow_stripe_delays_nobody_else() {
     let checkout = {
         let client = buyer.client.clone();
         let org = buyers_org.clone();
-        tokio::spawn(async move { client.gql(CHECKOUT, json!({ "org": org })).await })
+        tokio::spawn(async move {
+            client
+                .gql(
+                    ops::CHECKOUT,
+                    json!({ "org": org, "plan": "pro", "interval": "MONTH" }),
+                )
+                .await
+        })
     };
     until_stripe_is_asked(&fake, CUSTOMERS).await;
 
     let started = Instant::now();
-    create(&bystander, &own_org, "Not waiting for Stripe").await;
+    create_project(&bystander, &own_org, "Not waiting for Stripe").await;
     let took = started.elapsed();
     assert!(
         took < Duration::from_secs(2),
@@ -75,7 +77,7 @@ async fn a_slow_stripe_delays_nobody_else() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_checkouts_of_one_organization_make_one_customer() {
     let fake = FakeStripe::start().await;
-    let app = billing_app(&fake).await;
+    let app = TestApp::spawn_with_stripe(&fake).await;
     let owner = app.sign_up("owner@example.com", "Owner").await;
     let org = app.create_org(&owner, "Twice").await;
     let co_owner = app
@@ -84,8 +86,14 @@ async fn concurrent_checkouts_of_one_organization_make_one_customer() {
     fake.set_delay(Duration::from_millis(800));
 
     let (first, second) = tokio::join!(
-        owner.client.gql(CHECKOUT, json!({ "org": org })),
-        co_owner.client.gql(CHECKOUT, json!({ "org": org })),
+        owner.client.gql(
+            ops::CHECKOUT,
+            json!({ "org": org, "plan": "pro", "interval": "MONTH" })
+        ),
+        co_owner.client.gql(
+            ops::CHECKOUT,
+            json!({ "org": org, "plan": "pro", "interval": "MONTH" })
+        ),
     );
     first.data();
     second.data();
@@ -120,7 +128,10 @@ async fn concurrent_checkouts_of_one_organization_make_one_customer() {
     // Later checkouts reuse it without asking Stripe again.
     owner
         .client
-        .gql(CHECKOUT, json!({ "org": org }))
+        .gql(
+            ops::CHECKOUT,
+            json!({ "org": org, "plan": "pro", "interval": "MONTH" }),
+        )
         .await
         .data();
     assert_eq!(fake.calls(CUSTOMERS).len(), 1);
@@ -186,13 +197,16 @@ async fn meanwhile_since<T: Send + 'static>(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_call_to_stripe_holds_the_database() {
     let fake = FakeStripe::start().await;
-    let app = billing_app(&fake).await;
+    let app = TestApp::spawn_with_stripe(&fake).await;
     let buyer = app.sign_up("buyer@example.com", "Buyer").await;
     let bystander = app.sign_up("bystander@example.com", "Bystander").await;
     let org = app.create_org(&buyer, "Paying").await;
     buyer
         .client
-        .gql(CHECKOUT, json!({ "org": org }))
+        .gql(
+            ops::CHECKOUT,
+            json!({ "org": org, "plan": "pro", "interval": "MONTH" }),
+        )
         .await
         .data();
     let customer = fake.calls("POST /v1/checkout/sessions")[0].form["customer"].clone();
@@ -231,14 +245,7 @@ async fn no_call_to_stripe_holds_the_database() {
     let portal = {
         let client = buyer.client.clone();
         let org = org.clone();
-        async move {
-            client
-                .gql(
-                    "mutation($org: ID!) { createBillingPortalSession(organizationId: $org) { url } }",
-                    json!({ "org": org }),
-                )
-                .await
-        }
+        async move { client.gql(ops::BILLING_PORTAL, json!({ "org": org })).await }
     };
     meanwhile(
         &fake,
@@ -275,10 +282,7 @@ async fn no_call_to_stripe_holds_the_database() {
         let org = org.clone();
         async move {
             client
-                .gql(
-                    "mutation($id: ID!) { deleteOrganization(id: $id) }",
-                    json!({ "id": org }),
-                )
+                .gql(ops::DELETE_ORGANIZATION, json!({ "id": org }))
                 .await
         }
     };

@@ -8,12 +8,10 @@ use proptest::{
 };
 use serde_json::json;
 
-use crate::{
-    billing::billing_app,
-    support::{
-        fake_stripe::{self, FakeStripe, SubSpec, subscription_object},
-        raw_id,
-    },
+use crate::support::{
+    TestApp,
+    fake_stripe::{self, FakeStripe, SubSpec, subscription_object},
+    raw_id,
 };
 
 const STATUSES: [&str; 6] = [
@@ -50,7 +48,7 @@ fn shuffled_and_repeated_deliveries_end_like_in_order_delivery() {
         .unwrap();
     let (_fake, app, owner) = rt.block_on(async {
         let fake = FakeStripe::start().await;
-        let app = billing_app(&fake).await;
+        let app = TestApp::spawn_with_stripe(&fake).await;
         let owner = app.sign_up("owner@example.com", "Owner").await;
         (fake, app, owner)
     });

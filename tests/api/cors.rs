@@ -6,7 +6,7 @@ use std::process::Command;
 use reqwest::{Method, Response, header::HeaderMap};
 use serde_json::json;
 
-use crate::support::{TestApp, TestConfig};
+use crate::support::{TestApp, TestConfig, ops};
 
 /// The harness's `APP_URL` origin.
 const APP_ORIGIN: &str = "http://app.test";
@@ -102,7 +102,7 @@ async fn a_header_is_allowed_once_cors_allowed_headers_names_it() {
         .post(app.url("/graphql"))
         .header("origin", APP_ORIGIN)
         .header("x-tenant", "acme")
-        .json(&json!({ "query": "{ apiVersion }" }))
+        .json(&json!({ "query": ops::API_VERSION }))
         .send()
         .await
         .unwrap();
@@ -143,7 +143,7 @@ async fn a_foreign_origin_gets_no_allow_origin() {
     let sent = reqwest::Client::new()
         .post(app.url("/graphql"))
         .header("origin", "https://evil.example")
-        .json(&json!({ "query": "{ apiVersion }" }))
+        .json(&json!({ "query": ops::API_VERSION }))
         .send()
         .await
         .unwrap();
@@ -162,7 +162,7 @@ async fn a_post_from_the_app_exposes_the_request_id() {
             "traceparent",
             "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
         )
-        .json(&json!({ "query": "{ apiVersion }" }))
+        .json(&json!({ "query": ops::API_VERSION }))
         .send()
         .await
         .unwrap();

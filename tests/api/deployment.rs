@@ -12,12 +12,13 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::{
-    replicas::{EVENTS, next_event},
+    replicas::next_event,
     support::{
         Client, PASSWORD, TestDatabase,
         binary::Binary,
         database::is_postgres,
         nginx::Nginx,
+        ops,
         prometheus::Scrape,
         ws::{Auth, Subscription},
     },
@@ -25,12 +26,6 @@ use crate::{
 
 const REQUESTS: &str = "groundwork_graphql_requests_total";
 const WEBSOCKETS: &str = "groundwork_websocket_connections";
-const SIGN_UP: &str = "mutation($input: SignUpInput!) { signUp(input: $input) { token } }";
-const SIGN_IN: &str = "mutation($email: String!, $password: String!) { signIn(input: { email: $email, password: $password }) { token } }";
-const CREATE_ORG: &str =
-    "mutation($name: String!) { createOrganization(input: { name: $name }) { id } }";
-const RENAME: &str =
-    "mutation($id: ID!, $name: String) { updateProject(id: $id, input: { name: $name }) { id } }";
 
 /// What every replica is given, as `deploy/replicas/docker-compose.yml`
 /// gives it.
@@ -79,7 +74,7 @@ async fn three_replicas_behind_nginx_act_as_one_server() {
     let anonymous = Client::new(&nginx.base_url);
     let signed_up = anonymous
         .gql(
-            SIGN_UP,
+            ops::SIGN_UP,
             json!({ "input": { "email": "owner@example.com", "password": PASSWORD, "name": "Owner" } }),
         )
         .await;
@@ -90,13 +85,13 @@ async fn three_replicas_behind_nginx_act_as_one_server() {
     let owner = Client::new(&nginx.base_url).with_bearer(&token);
     let org = id_of(
         owner
-            .gql(CREATE_ORG, json!({ "name": "Replicated" }))
+            .gql(ops::CREATE_ORGANIZATION, json!({ "name": "Replicated" }))
             .await
             .data(),
         "createOrganization",
     );
     for _ in 0..6 {
-        owner.gql("{ viewer { id } }", json!({})).await.data();
+        owner.gql(ops::VIEWER_ID, json!({})).await.data();
     }
     for (n, replica) in replicas.iter().enumerate() {
         let served = Scrape::of(&replica.base_url()).await.sum(REQUESTS);
@@ -111,7 +106,7 @@ async fn three_replicas_behind_nginx_act_as_one_server() {
             Subscription::start(
                 &nginx.base_url,
                 Auth::Bearer(&token),
-                EVENTS,
+                ops::RESUMABLE_PROJECT_EVENTS,
                 json!({ "org": org, "after": null }),
             )
             .await,
@@ -120,7 +115,7 @@ async fn three_replicas_behind_nginx_act_as_one_server() {
     let mut projects = Vec::new();
     for name in ["One", "Two", "Three"] {
         let created = owner
-            .gql(crate::projects::CREATE, json!({ "org": org, "name": name }))
+            .gql(ops::CREATE_PROJECT, json!({ "org": org, "name": name }))
             .await;
         projects.push(id_of(created.data(), "createProject"));
     }
@@ -142,7 +137,7 @@ async fn three_replicas_behind_nginx_act_as_one_server() {
     for _ in 0..3 {
         anonymous
             .gql(
-                SIGN_IN,
+                ops::SIGN_IN,
                 json!({ "email": "owner@example.com", "password": "wrong guess" }),
             )
             .await
@@ -150,7 +145,7 @@ async fn three_replicas_behind_nginx_act_as_one_server() {
     }
     anonymous
         .gql(
-            SIGN_IN,
+            ops::SIGN_IN,
             json!({ "email": "owner@example.com", "password": PASSWORD }),
         )
         .await
@@ -170,11 +165,11 @@ async fn three_replicas_behind_nginx_act_as_one_server() {
 
     // Requests go on through the others, and so do the changes.
     for _ in 0..6 {
-        owner.gql("{ viewer { id } }", json!({})).await.data();
+        owner.gql(ops::VIEWER_ID, json!({})).await.data();
     }
     for (project, name) in projects.iter().zip(["Uno", "Dos"]) {
         owner
-            .gql(RENAME, json!({ "id": project, "name": name }))
+            .gql(ops::RENAME_PROJECT, json!({ "id": project, "name": name }))
             .await
             .data();
     }
@@ -189,7 +184,7 @@ async fn three_replicas_behind_nginx_act_as_one_server() {
             Subscription::start(
                 &nginx.base_url,
                 Auth::Bearer(&token),
-                EVENTS,
+                ops::RESUMABLE_PROJECT_EVENTS,
                 json!({ "org": org, "after": cursor }),
             )
             .await

@@ -9,12 +9,12 @@ use std::{
 use axum::{Router, routing::get};
 use serde_json::{Value, json};
 
-use crate::support::{GqlResponse, TestApp, TestConfig};
+use crate::support::{GqlResponse, TestApp, TestConfig, ops};
 
 #[tokio::test]
 async fn answers_a_query_on_a_fresh_database() {
     let app = TestApp::spawn().await;
-    let res = app.client().gql("{ apiVersion }", json!({})).await;
+    let res = app.client().gql(ops::API_VERSION, json!({})).await;
     assert_eq!(res.status, 200);
     assert_eq!(res.data()["apiVersion"], env!("CARGO_PKG_VERSION"));
     assert!(res.headers.contains_key("x-request-id"));
@@ -145,7 +145,7 @@ async fn depth_and_complexity_limits_reject_with_a_clear_error() {
 async fn batches_are_capped() {
     let app = TestApp::spawn_with(TestConfig::default().var("GRAPHQL_MAX_BATCH", "2")).await;
     let client = app.client();
-    let op = json!({ "query": "{ apiVersion }" });
+    let op = json!({ "query": ops::API_VERSION });
     let ok = client.post_json(&json!([op, op])).await;
     assert_eq!(ok.status, 200);
     assert_eq!(ok.body.as_array().unwrap().len(), 2);
@@ -180,23 +180,31 @@ async fn oversized_bodies_get_413() {
 }
 
 #[tokio::test]
-async fn production_hides_introspection_suggestions_and_graphiql() {
-    let app = TestApp::spawn_with(
-        TestConfig::default()
-            .var("APP_ENV", "production")
-            .var("PUBLIC_URL", "https://api.example.com"),
-    )
-    .await;
-    let client = app.client();
-    let res = client
+async fn production_hides_the_schema_from_introspection() {
+    let app = production().await;
+    let res = app
+        .client()
         .gql("{ __schema { queryType { name } } }", json!({}))
         .await;
     assert!(res.body["data"]["__schema"].is_null(), "{}", res.body);
-    let res = client.gql("{ apiVersio }", json!({})).await;
+}
+
+#[tokio::test]
+async fn production_suggests_no_field_names() {
+    let app = production().await;
+    let res = app.client().gql("{ apiVersio }", json!({})).await;
     let message = res.first_error()["message"].as_str().unwrap().to_owned();
     assert!(!message.contains("Did you mean"), "{message}");
-    assert_eq!(client.get("/graphiql").await.status(), 404);
+}
 
+#[tokio::test]
+async fn production_serves_no_graphiql() {
+    let app = production().await;
+    assert_eq!(app.client().get("/graphiql").await.status(), 404);
+}
+
+#[tokio::test]
+async fn development_allows_introspection_and_serves_graphiql() {
     let dev = TestApp::spawn().await;
     let client = dev.client();
     client
@@ -206,6 +214,15 @@ async fn production_hides_introspection_suggestions_and_graphiql() {
     let page = client.get("/graphiql").await;
     assert_eq!(page.status(), 200);
     assert!(page.text().await.unwrap().contains("/graphql/ws"));
+}
+
+async fn production() -> TestApp {
+    TestApp::spawn_with(
+        TestConfig::default()
+            .var("APP_ENV", "production")
+            .var("PUBLIC_URL", "https://api.example.com"),
+    )
+    .await
 }
 
 #[tokio::test]
@@ -221,13 +238,17 @@ async fn graphiql_can_be_turned_on_in_production() {
 }
 
 #[tokio::test]
-async fn health_and_readiness() {
+async fn a_running_server_is_healthy_and_ready() {
     let app = TestApp::spawn().await;
     let client = app.client();
     assert_eq!(client.get("/healthz").await.status(), 200);
     assert_eq!(client.get("/readyz").await.status(), 200);
+}
 
-    // The database going away makes the server unready, not dead.
+#[tokio::test]
+async fn losing_the_database_makes_the_server_unready_not_dead() {
+    let app = TestApp::spawn().await;
+    let client = app.client();
     app.db.close_by_ref().await.unwrap();
     let ready = client.get("/readyz").await;
     assert_eq!(ready.status(), 503);
@@ -326,7 +347,7 @@ fn the_binary_serves_on_the_embedded_default_and_stops_on_sigterm() {
     let body: Value = rt.block_on(async {
         reqwest::Client::new()
             .post(format!("http://{addr}/graphql"))
-            .json(&json!({ "query": "{ apiVersion }" }))
+            .json(&json!({ "query": ops::API_VERSION }))
             .send()
             .await
             .unwrap()

@@ -6,12 +6,8 @@ use serde_json::json;
 
 use crate::{
     accounts::exec,
-    support::{PASSWORD, TestApp},
+    support::{PASSWORD, SignedUp, TestApp, ops},
 };
-
-const PREVIEW: &str = "query($t: String!) { invitation(token: $t) { organizationName inviterName email role status expiresAt } }";
-const ACCEPT: &str = "mutation($t: String!) { acceptInvitation(token: $t) { role user { email } organization { name viewerRole } } }";
-const DECLINE: &str = "mutation($t: String!) { declineInvitation(token: $t) }";
 
 #[tokio::test]
 async fn an_existing_verified_user_accepts_once() {
@@ -29,7 +25,10 @@ async fn an_existing_verified_user_accepts_once() {
     assert!(mail.contains("http://app.test/invitations/accept?token="));
 
     // The preview needs no session.
-    let preview = app.client().gql(PREVIEW, json!({ "t": token })).await;
+    let preview = app
+        .client()
+        .gql(ops::INVITATION, json!({ "t": token }))
+        .await;
     let p = &preview.data()["invitation"];
     assert_eq!(p["organizationName"], "Acme");
     assert_eq!(p["inviterName"], "Olive Owner");
@@ -49,7 +48,10 @@ async fn an_existing_verified_user_accepts_once() {
         "Acme"
     );
 
-    let res = guest.client.gql(ACCEPT, json!({ "t": token })).await;
+    let res = guest
+        .client
+        .gql(ops::ACCEPT_INVITATION, json!({ "t": token }))
+        .await;
     let m = &res.data()["acceptInvitation"];
     assert_eq!(m["role"], "ADMIN");
     assert_eq!(m["organization"]["name"], "Acme");
@@ -57,15 +59,15 @@ async fn an_existing_verified_user_accepts_once() {
 
     guest
         .client
-        .gql(ACCEPT, json!({ "t": token }))
+        .gql(ops::ACCEPT_INVITATION, json!({ "t": token }))
         .await
         .assert_code("FORBIDDEN");
-    let preview = app.client().gql(PREVIEW, json!({ "t": token })).await;
-    assert_eq!(preview.data()["invitation"]["status"], "ACCEPTED");
-    let pending = guest
-        .client
-        .gql("{ viewer { pendingInvitations { id } } }", json!({}))
+    let preview = app
+        .client()
+        .gql(ops::INVITATION, json!({ "t": token }))
         .await;
+    assert_eq!(preview.data()["invitation"]["status"], "ACCEPTED");
+    let pending = guest.client.gql(ops::PENDING_INVITATIONS, json!({})).await;
     assert!(
         pending.data()["viewer"]["pendingInvitations"]
             .as_array()
@@ -77,8 +79,8 @@ async fn an_existing_verified_user_accepts_once() {
     let res = owner
         .client
         .gql(
-            "mutation($id: ID!) { inviteMember(input: { organizationId: $id, email: \"guest@example.com\", role: MEMBER }) { id } }",
-            json!({ "id": org }),
+            ops::INVITE_MEMBER,
+            json!({ "input": { "organizationId": org, "email": "guest@example.com", "role": "MEMBER" } }),
         )
         .await;
     res.assert_code("CONFLICT");
@@ -152,19 +154,19 @@ async fn a_wrong_or_unverified_email_cannot_accept() {
         .await;
     stranger
         .client
-        .gql(ACCEPT, json!({ "t": token }))
+        .gql(ops::ACCEPT_INVITATION, json!({ "t": token }))
         .await
         .assert_code("FORBIDDEN");
 
     let unverified = app.sign_up("invited@example.com", "Unverified").await;
     unverified
         .client
-        .gql(ACCEPT, json!({ "t": token }))
+        .gql(ops::ACCEPT_INVITATION, json!({ "t": token }))
         .await
         .assert_code("FORBIDDEN");
     let pending = unverified
         .client
-        .gql("{ viewer { pendingInvitations { id } } }", json!({}))
+        .gql(ops::PENDING_INVITATIONS, json!({}))
         .await;
     assert!(
         pending.data()["viewer"]["pendingInvitations"]
@@ -174,7 +176,7 @@ async fn a_wrong_or_unverified_email_cannot_accept() {
     );
 
     app.client()
-        .gql(ACCEPT, json!({ "t": token }))
+        .gql(ops::ACCEPT_INVITATION, json!({ "t": token }))
         .await
         .assert_code("UNAUTHENTICATED");
 
@@ -185,38 +187,50 @@ async fn a_wrong_or_unverified_email_cannot_accept() {
         .await;
     let verify = crate::support::link_token(&mail, "/verify-email");
     app.client()
-        .gql(
-            "mutation($t: String!) { verifyEmail(token: $t) { id } }",
-            json!({ "t": verify }),
-        )
+        .gql(ops::VERIFY_EMAIL, json!({ "t": verify }))
         .await
         .data();
-    let res = unverified.client.gql(ACCEPT, json!({ "t": token })).await;
+    let res = unverified
+        .client
+        .gql(ops::ACCEPT_INVITATION, json!({ "t": token }))
+        .await;
     assert_eq!(res.data()["acceptInvitation"]["role"], "MEMBER");
 }
 
-#[tokio::test]
-async fn expired_revoked_and_declined_invitations_are_dead() {
-    let app = TestApp::spawn().await;
+/// An organization, its owner, and a verified user it may invite.
+async fn host_and_guest(app: &TestApp) -> (SignedUp, String, SignedUp) {
     let owner = app.sign_up("owner@example.com", "Owner").await;
     let org = app.create_org(&owner, "Dead Ends").await;
     let guest = app.sign_up_verified("guest@example.com", "Guest").await;
+    (owner, org, guest)
+}
 
-    let (_, expired) = app
-        .invite(&owner, &org, "guest@example.com", "MEMBER")
-        .await;
+/// Invites the guest and lets the invitation expire; returns its token.
+async fn expired_invitation(app: &TestApp, owner: &SignedUp, org: &str) -> String {
+    let (_, token) = app.invite(owner, org, "guest@example.com", "MEMBER").await;
     exec(
-        &app,
+        app,
         "UPDATE invitations SET expires_at = $1",
         vec![(Utc::now() - Duration::minutes(1)).into()],
     )
     .await;
+    token
+}
+
+#[tokio::test]
+async fn an_expired_invitation_cannot_be_accepted_and_shows_as_expired() {
+    let app = TestApp::spawn().await;
+    let (owner, org, guest) = host_and_guest(&app).await;
+    let expired = expired_invitation(&app, &owner, &org).await;
     guest
         .client
-        .gql(ACCEPT, json!({ "t": expired }))
+        .gql(ops::ACCEPT_INVITATION, json!({ "t": expired }))
         .await
         .assert_code("FORBIDDEN");
-    let preview = app.client().gql(PREVIEW, json!({ "t": expired })).await;
+    let preview = app
+        .client()
+        .gql(ops::INVITATION, json!({ "t": expired }))
+        .await;
     assert_eq!(preview.data()["invitation"]["status"], "EXPIRED");
     let listed = owner
         .client
@@ -226,8 +240,21 @@ async fn expired_revoked_and_declined_invitations_are_dead() {
         listed.data()["organization"]["invitations"][0]["status"],
         "EXPIRED"
     );
+}
 
-    // An expired invitation no longer blocks a new one.
+#[tokio::test]
+async fn an_expired_invitation_no_longer_blocks_a_new_one() {
+    let app = TestApp::spawn().await;
+    let (owner, org, _) = host_and_guest(&app).await;
+    expired_invitation(&app, &owner, &org).await;
+    app.invite(&owner, &org, "guest@example.com", "MEMBER")
+        .await;
+}
+
+#[tokio::test]
+async fn a_revoked_invitation_cannot_be_accepted() {
+    let app = TestApp::spawn().await;
+    let (owner, org, guest) = host_and_guest(&app).await;
     let (revoked_id, revoked) = app
         .invite(&owner, &org, "guest@example.com", "MEMBER")
         .await;
@@ -241,35 +268,47 @@ async fn expired_revoked_and_declined_invitations_are_dead() {
     assert_eq!(res.data()["revokeInvitation"]["status"], "REVOKED");
     guest
         .client
-        .gql(ACCEPT, json!({ "t": revoked }))
+        .gql(ops::ACCEPT_INVITATION, json!({ "t": revoked }))
         .await
         .assert_code("FORBIDDEN");
+}
 
+#[tokio::test]
+async fn a_declined_invitation_can_be_neither_accepted_nor_declined_again() {
+    let app = TestApp::spawn().await;
+    let (owner, org, guest) = host_and_guest(&app).await;
     let (_, declined) = app
         .invite(&owner, &org, "guest@example.com", "MEMBER")
         .await;
     assert_eq!(
         app.client()
-            .gql(DECLINE, json!({ "t": declined }))
+            .gql(ops::DECLINE_INVITATION, json!({ "t": declined }))
             .await
             .data()["declineInvitation"],
         true
     );
     guest
         .client
-        .gql(ACCEPT, json!({ "t": declined }))
+        .gql(ops::ACCEPT_INVITATION, json!({ "t": declined }))
         .await
         .assert_code("FORBIDDEN");
     app.client()
-        .gql(DECLINE, json!({ "t": declined }))
+        .gql(ops::DECLINE_INVITATION, json!({ "t": declined }))
         .await
         .assert_code("FORBIDDEN");
-    let preview = app.client().gql(PREVIEW, json!({ "t": declined })).await;
+    let preview = app
+        .client()
+        .gql(ops::INVITATION, json!({ "t": declined }))
+        .await;
     assert_eq!(preview.data()["invitation"]["status"], "DECLINED");
+}
 
+#[tokio::test]
+async fn an_unknown_token_shows_no_invitation() {
+    let app = TestApp::spawn().await;
     let none = app
         .client()
-        .gql(PREVIEW, json!({ "t": "no-such-token" }))
+        .gql(ops::INVITATION, json!({ "t": "no-such-token" }))
         .await;
     assert!(none.data()["invitation"].is_null());
 }
@@ -286,8 +325,8 @@ async fn resending_replaces_the_link() {
     let res = owner
         .client
         .gql(
-            "mutation($id: ID!) { inviteMember(input: { organizationId: $id, email: \"guest@example.com\", role: VIEWER }) { id } }",
-            json!({ "id": org }),
+            ops::INVITE_MEMBER,
+            json!({ "input": { "organizationId": org, "email": "guest@example.com", "role": "VIEWER" } }),
         )
         .await;
     res.assert_code("CONFLICT");
@@ -316,17 +355,20 @@ async fn resending_replaces_the_link() {
 
     assert!(
         app.client()
-            .gql(PREVIEW, json!({ "t": old_token }))
+            .gql(ops::INVITATION, json!({ "t": old_token }))
             .await
             .data()["invitation"]
             .is_null()
     );
     guest
         .client
-        .gql(ACCEPT, json!({ "t": old_token }))
+        .gql(ops::ACCEPT_INVITATION, json!({ "t": old_token }))
         .await
         .assert_code("NOT_FOUND");
-    let res = guest.client.gql(ACCEPT, json!({ "t": new_token })).await;
+    let res = guest
+        .client
+        .gql(ops::ACCEPT_INVITATION, json!({ "t": new_token }))
+        .await;
     assert_eq!(res.data()["acceptInvitation"]["role"], "MEMBER");
 }
 

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::support::{SignedUp, TestApp};
+use crate::support::{SignedUp, TestApp, ops};
 
 pub struct TwoTenants {
     pub app: TestApp,
@@ -31,10 +31,7 @@ pub async fn two_tenants() -> TwoTenants {
         .await;
     let res = owner_b
         .client
-        .gql(
-            "query($id: ID) { organization(id: $id) { members { edges { node { id user { id } } } } } }",
-            json!({ "id": org_b }),
-        )
+        .gql(ops::MEMBERS, json!({ "id": org_b }))
         .await;
     let membership_b = res.data()["organization"]["members"]["edges"]
         .as_array()
@@ -76,10 +73,7 @@ async fn ids_of_another_organization_are_not_found() {
     let c = &t.intruder.client;
 
     for (query, variables) in [
-        (
-            "query($id: ID) { organization(id: $id) { id } }",
-            json!({ "id": t.org_b }),
-        ),
+        (ops::ORGANIZATION_ID, json!({ "id": t.org_b })),
         ("{ organization(slug: \"tenant-b\") { id } }", json!({})),
     ] {
         let res = c.gql(query, variables).await;
@@ -92,48 +86,33 @@ async fn ids_of_another_organization_are_not_found() {
 
     let attempts: Vec<(&str, Value)> = vec![
         (
-            "mutation($id: ID!) { updateOrganization(id: $id, input: { name: \"Pwned\" }) { id } }",
-            json!({ "id": t.org_b }),
+            ops::RENAME_ORGANIZATION,
+            json!({ "id": t.org_b, "name": "Pwned" }),
+        ),
+        (ops::DELETE_ORGANIZATION, json!({ "id": t.org_b })),
+        (
+            ops::INVITE_MEMBER,
+            json!({ "input": { "organizationId": t.org_b, "email": "spy@a.example", "role": "OWNER" } }),
         ),
         (
-            "mutation($id: ID!) { deleteOrganization(id: $id) }",
-            json!({ "id": t.org_b }),
+            ops::INVITE_MEMBER,
+            json!({ "input": { "organizationId": t.org_b, "email": "spy@a.example", "role": "VIEWER" } }),
         ),
-        (
-            "mutation($id: ID!) { inviteMember(input: { organizationId: $id, email: \"spy@a.example\", role: OWNER }) { id } }",
-            json!({ "id": t.org_b }),
-        ),
-        (
-            "mutation($id: ID!) { inviteMember(input: { organizationId: $id, email: \"spy@a.example\", role: VIEWER }) { id } }",
-            json!({ "id": t.org_b }),
-        ),
-        (
-            "mutation($id: ID!) { resendInvitation(id: $id) { id } }",
-            json!({ "id": t.invitation_b }),
-        ),
-        (
-            "mutation($id: ID!) { revokeInvitation(id: $id) { id } }",
-            json!({ "id": t.invitation_b }),
-        ),
+        (ops::RESEND_INVITATION, json!({ "id": t.invitation_b })),
+        (ops::REVOKE_INVITATION, json!({ "id": t.invitation_b })),
         (
             "mutation($id: ID!) { updateMemberRole(membershipId: $id, role: OWNER) { id } }",
             json!({ "id": t.membership_b }),
         ),
+        (ops::REMOVE_MEMBER, json!({ "id": t.membership_b })),
+        (ops::LEAVE_ORGANIZATION, json!({ "id": t.org_b })),
         (
-            "mutation($id: ID!) { removeMember(membershipId: $id) }",
-            json!({ "id": t.membership_b }),
-        ),
-        (
-            "mutation($id: ID!) { leaveOrganization(organizationId: $id) }",
-            json!({ "id": t.org_b }),
-        ),
-        (
-            "mutation($id: ID!, $to: ID!) { transferOwnership(organizationId: $id, toUserId: $to) { id } }",
+            ops::TRANSFER_OWNERSHIP,
             json!({ "id": t.org_b, "to": t.intruder.user_id }),
         ),
         // An id of B used inside A.
         (
-            "mutation($id: ID!, $to: ID!) { transferOwnership(organizationId: $id, toUserId: $to) { id } }",
+            ops::TRANSFER_OWNERSHIP,
             json!({ "id": t.org_a, "to": t.member_b_user }),
         ),
     ];

@@ -9,16 +9,11 @@ use groundwork::{events::LiveEvent, ids::OrganizationId};
 use sea_orm::ConnectionTrait;
 use serde_json::json;
 
-use crate::{
-    projects::create,
-    subscriptions::EVENTS,
-    support::{
-        PASSWORD, SignedUp, TestApp, TestConfig, TestDatabase, link_token, row_id,
-        ws::{Auth, Subscription},
-    },
+use crate::support::{
+    PASSWORD, SignedUp, TestApp, TestConfig, TestDatabase, create_project, link_token, ops, row_id,
+    ws::{Auth, Subscription},
 };
 
-const SIGN_IN: &str = "mutation($email: String!, $password: String!) { signIn(input: { email: $email, password: $password }) { token } }";
 /// How long a socket may outlive its session in these tests.
 const PROMPTLY: Duration = Duration::from_secs(3);
 
@@ -40,7 +35,7 @@ async fn subscribe(app: &TestApp, token: &str, org: &str) -> Subscription {
     Subscription::start(
         &app.base_url,
         Auth::Bearer(token),
-        EVENTS,
+        ops::PROJECT_EVENTS,
         json!({ "org": org }),
     )
     .await
@@ -50,7 +45,10 @@ async fn subscribe(app: &TestApp, token: &str, org: &str) -> Subscription {
 async fn sign_in(app: &TestApp, email: &str) -> (crate::support::Client, String) {
     let res = app
         .client()
-        .gql(SIGN_IN, json!({ "email": email, "password": PASSWORD }))
+        .gql(
+            ops::SIGN_IN,
+            json!({ "email": email, "password": PASSWORD }),
+        )
         .await;
     let token = res.data()["signIn"]["token"].as_str().unwrap().to_owned();
     (app.client().with_bearer(&token), token)
@@ -69,12 +67,9 @@ async fn signing_out_ends_the_sessions_sockets() {
     // Another session of the same user is not touched.
     let (_, other_token) = sign_in(&app, "out@example.com").await;
     let mut others = subscribe(&app, &other_token, &org).await;
-    user.client
-        .gql("mutation { signOut }", json!({}))
-        .await
-        .data();
+    user.client.gql(ops::SIGN_OUT, json!({})).await.data();
     assert_ended(&mut events).await;
-    create(&user_with(&app, &other_token, &user), &org, "Still seen").await;
+    create_project(&user_with(&app, &other_token, &user), &org, "Still seen").await;
     assert_eq!(others.next().await["type"], "next");
 }
 
@@ -94,10 +89,7 @@ async fn revoking_a_session_ends_its_sockets() {
         .unwrap()["id"]
         .clone();
     other
-        .gql(
-            "mutation($id: ID!) { revokeSession(id: $id) }",
-            json!({ "id": target }),
-        )
+        .gql(ops::REVOKE_SESSION, json!({ "id": target }))
         .await
         .data();
     assert_ended(&mut events).await;
@@ -110,11 +102,11 @@ async fn revoking_other_sessions_ends_their_sockets_only() {
     let (other, other_token) = sign_in(&app, "others@example.com").await;
     let mut kept = subscribe(&app, &other_token, &org).await;
     other
-        .gql("mutation { revokeOtherSessions }", json!({}))
+        .gql(ops::REVOKE_OTHER_SESSIONS, json!({}))
         .await
         .data();
     assert_ended(&mut events).await;
-    create(&user_with(&app, &other_token, &user), &org, "Kept").await;
+    create_project(&user_with(&app, &other_token, &user), &org, "Kept").await;
     assert_eq!(kept.next().await["type"], "next");
 }
 
@@ -125,7 +117,7 @@ async fn changing_the_password_ends_the_other_sessions_sockets() {
     let (other, _) = sign_in(&app, "change@example.com").await;
     other
         .gql(
-            "mutation($c: String!, $n: String!) { changePassword(currentPassword: $c, newPassword: $n) }",
+            ops::CHANGE_PASSWORD,
             json!({ "c": PASSWORD, "n": "another good password" }),
         )
         .await
@@ -139,8 +131,8 @@ async fn resetting_the_password_ends_every_sessions_sockets() {
     let (_user, _org, mut events) = subscribed(&app, "reset@example.com").await;
     app.client()
         .gql(
-            "mutation { requestPasswordReset(email: \"reset@example.com\") }",
-            json!({}),
+            ops::REQUEST_PASSWORD_RESET,
+            json!({ "e": "reset@example.com" }),
         )
         .await
         .data();
@@ -163,10 +155,7 @@ async fn deleting_the_account_ends_its_sockets() {
     let app = spawn("1h").await;
     let (user, _org, mut events) = subscribed(&app, "gone@example.com").await;
     user.client
-        .gql(
-            "mutation($p: String) { deleteAccount(password: $p) }",
-            json!({ "p": PASSWORD }),
-        )
+        .gql(ops::DELETE_ACCOUNT, json!({ "p": PASSWORD }))
         .await
         .data();
     assert_ended(&mut events).await;
@@ -231,10 +220,7 @@ async fn a_session_ended_on_one_process_ends_its_sockets_on_another() {
     let user = first.sign_up("twice@example.com", "Twice").await;
     let org = first.create_org(&user, "Twice").await;
     let mut events = subscribe(&second, &user.token, &org).await;
-    user.client
-        .gql("mutation { signOut }", json!({}))
-        .await
-        .data();
+    user.client.gql(ops::SIGN_OUT, json!({})).await.data();
     assert_ended(&mut events).await;
 }
 
@@ -274,7 +260,7 @@ async fn announce(app: &TestApp, org: &str, project: &str) {
 async fn a_database_blip_ends_nothing() {
     let app = spawn("500ms").await;
     let (user, org, mut events) = subscribed(&app, "blip@example.com").await;
-    let project = create(&user, &org, "Through the blip").await;
+    let project = create_project(&user, &org, "Through the blip").await;
     assert_eq!(events.next().await["type"], "next");
     // Session checks and the membership check of an event fail meanwhile.
     break_tables(&app, &["sessions", "memberships"]).await;
@@ -291,7 +277,7 @@ async fn a_database_blip_ends_nothing() {
 async fn a_membership_that_cannot_be_checked_for_long_ends_the_stream_with_an_error() {
     let app = TestApp::spawn_with(TestConfig::default().var("WS_CHECK_RETRY_LIMIT", "2s")).await;
     let (user, org, mut events) = subscribed(&app, "unchecked@example.com").await;
-    let project = create(&user, &org, "Unchecked").await;
+    let project = create_project(&user, &org, "Unchecked").await;
     assert_eq!(events.next().await["type"], "next");
     break_tables(&app, &["memberships"]).await;
     announce(&app, &org, &project).await;

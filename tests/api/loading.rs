@@ -17,22 +17,7 @@ use groundwork::{
 use sea_orm::{ActiveValue::Set, EntityTrait};
 use serde_json::json;
 
-use crate::support::{SignedUp, TestApp, TestConfig, row_id};
-
-pub const DASHBOARD: &str = r"query Dashboard {
-  viewer {
-    id name email
-    organizations(first: 20) {
-      totalCount
-      edges { node {
-        id name slug viewerRole
-        entitlements { plan { id name } projects { used limit } members { used limit } }
-        members(first: 10) { totalCount edges { node { role user { id name email } } } }
-        projects(first: 10) { totalCount edges { node { id name createdAt createdBy { id name } } } }
-      } }
-    }
-  }
-}";
+use crate::support::{SignedUp, TestApp, TestConfig, create_project, ops, row_id};
 
 async fn statements(app: &TestApp) -> u64 {
     let text = app.client().get("/metrics").await.text().await.unwrap();
@@ -45,7 +30,7 @@ async fn statements(app: &TestApp) -> u64 {
 /// Runs the dashboard and returns how many statements it took.
 async fn dashboard_cost(app: &TestApp, viewer: &SignedUp) -> (u64, serde_json::Value) {
     let before = statements(app).await;
-    let res = viewer.client.gql(DASHBOARD, json!({})).await;
+    let res = viewer.client.gql(ops::DASHBOARD, json!({})).await;
     let data = res.data().clone();
     (statements(app).await - before, data)
 }
@@ -166,7 +151,7 @@ async fn the_dashboard_costs_the_same_for_one_organization_and_for_twenty() {
         .as_str()
         .unwrap()
         .to_owned();
-    crate::projects::create(&viewer, &personal, "The one").await;
+    create_project(&viewer, &personal, "The one").await;
     let (small_cost, data) = dashboard_cost(&small, &viewer).await;
     assert_eq!(data["viewer"]["organizations"]["totalCount"], 1);
 
@@ -244,7 +229,7 @@ async fn nested_cost(orgs: usize, projects: usize, members: usize) -> (u64, serd
     viewer
         .client
         .gql(
-            "mutation($input: InviteMemberInput!) { inviteMember(input: $input) { id } }",
+            ops::INVITE_MEMBER,
             json!({ "input": { "organizationId": first, "email": "invitee@example.com", "role": "MEMBER" } }),
         )
         .await

@@ -10,6 +10,8 @@ use std::{
 
 use serde_json::json;
 
+use crate::support::ops;
+
 /// Resident memory of a process, in MB, from /proc.
 fn resident_mb(pid: u32) -> f64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("the server runs");
@@ -76,7 +78,7 @@ async fn resident_memory_settles_after_a_burst_of_sign_ups() {
         let url = format!("{base}/graphql");
         async move {
             let body = json!({
-                "query": "mutation($input: SignUpInput!) { signUp(input: $input) { token } }",
+                "query": ops::SIGN_UP,
                 "variables": { "input": {
                     "email": format!("burst{i}@example.com"),
                     "password": crate::support::PASSWORD,

@@ -5,11 +5,8 @@ use serde_json::{Value, json};
 
 use crate::{
     isolation::two_tenants,
-    support::{TestApp, raw_id},
+    support::{TestApp, ops, raw_id},
 };
-
-const NODES: &str = "query($ids: [ID!]!) { nodes(ids: $ids) { __typename id } }";
-const NODE: &str = "query($id: ID!) { node(id: $id) { __typename id } }";
 
 /// Every id of an organization the owner can read, by type name.
 async fn ids_of(app: &TestApp, token: &str, org: &str) -> Vec<(&'static str, String)> {
@@ -80,7 +77,7 @@ async fn ids_are_opaque_and_each_resolves_to_its_type_for_those_who_may_see_it()
         .owner_b
         .client
         .with_bearer(&t.owner_b.token)
-        .gql(NODES, json!({ "ids": all }))
+        .gql(ops::NODES, json!({ "ids": all }))
         .await;
     let nodes = res.data()["nodes"].as_array().unwrap().clone();
     assert_eq!(nodes.len(), ids.len());
@@ -91,7 +88,7 @@ async fn ids_are_opaque_and_each_resolves_to_its_type_for_those_who_may_see_it()
             .app
             .client()
             .with_bearer(&t.owner_b.token)
-            .gql(NODE, json!({ "id": id }))
+            .gql(ops::NODE, json!({ "id": id }))
             .await;
         assert_eq!(one.data()["node"], *node);
     }
@@ -102,12 +99,12 @@ async fn another_tenants_ids_are_null_for_members_and_for_anonymous_callers() {
     let (t, ids) = tenant_with_everything().await;
     let all: Vec<&String> = ids.iter().map(|(_, id)| id).collect();
     for client in [t.intruder.client.clone(), t.app.client()] {
-        let res = client.gql(NODES, json!({ "ids": all })).await;
+        let res = client.gql(ops::NODES, json!({ "ids": all })).await;
         let nodes = res.data()["nodes"].as_array().unwrap().clone();
         assert_eq!(nodes.len(), ids.len());
         assert!(nodes.iter().all(Value::is_null), "{nodes:?}");
         for (_, id) in &ids {
-            let res = client.gql(NODE, json!({ "id": id })).await;
+            let res = client.gql(ops::NODE, json!({ "id": id })).await;
             assert!(res.data()["node"].is_null(), "{id}: {}", res.body);
         }
     }
@@ -123,7 +120,7 @@ async fn another_tenants_ids_are_null_for_members_and_for_anonymous_callers() {
     let token = res.data()["signIn"]["token"].as_str().unwrap().to_owned();
     let member = t.app.client().with_bearer(&token);
     for (ty, id) in &ids {
-        let res = member.gql(NODE, json!({ "id": id })).await;
+        let res = member.gql(ops::NODE, json!({ "id": id })).await;
         let node = &res.data()["node"];
         match *ty {
             "Invitation" | "AuditEvent" | "Session" => assert!(node.is_null(), "{ty}: {node}"),
@@ -152,41 +149,21 @@ async fn malformed_and_foreign_ids_are_not_found_everywhere() {
     ];
     for bad in &bad_projects {
         let res = owner
-            .gql(
-                "mutation($id: ID!) { updateProject(id: $id, input: { name: \"x\" }) { id } }",
-                json!({ "id": bad }),
-            )
+            .gql(ops::RENAME_PROJECT, json!({ "id": bad, "name": "x" }))
             .await;
         res.assert_code("NOT_FOUND");
-        let res = owner
-            .gql(
-                "query($id: ID!) { project(id: $id) { id } }",
-                json!({ "id": bad }),
-            )
-            .await;
+        let res = owner.gql(ops::PROJECT_ID, json!({ "id": bad })).await;
         assert!(res.data()["project"].is_null());
         if *bad != org {
-            let res = owner.gql(NODE, json!({ "id": bad })).await;
+            let res = owner.gql(ops::NODE, json!({ "id": bad })).await;
             assert!(res.data()["node"].is_null());
         }
     }
     for (mutation, vars) in [
-        (
-            "mutation($id: ID!) { deleteOrganization(id: $id) }",
-            json!({ "id": project }),
-        ),
-        (
-            "mutation($id: ID!) { removeMember(membershipId: $id) }",
-            json!({ "id": org }),
-        ),
-        (
-            "mutation($id: ID!) { revokeSession(id: $id) }",
-            json!({ "id": id_of("Membership") }),
-        ),
-        (
-            "mutation($id: ID!) { revokeInvitation(id: $id) { id } }",
-            json!({ "id": project }),
-        ),
+        (ops::DELETE_ORGANIZATION, json!({ "id": project })),
+        (ops::REMOVE_MEMBER, json!({ "id": org })),
+        (ops::REVOKE_SESSION, json!({ "id": id_of("Membership") })),
+        (ops::REVOKE_INVITATION, json!({ "id": project })),
         (
             "mutation($id: ID!) { createProject(input: { organizationId: $id, name: \"x\" }) { id } }",
             json!({ "id": raw_id(&org) }),
@@ -200,10 +177,7 @@ async fn malformed_and_foreign_ids_are_not_found_everywhere() {
         res.assert_code("NOT_FOUND");
     }
     let res = owner
-        .gql(
-            "query($id: ID) { organization(id: $id) { id } }",
-            json!({ "id": raw_id(&org) }),
-        )
+        .gql(ops::ORGANIZATION_ID, json!({ "id": raw_id(&org) }))
         .await;
     assert!(res.data()["organization"].is_null());
 }
@@ -213,12 +187,12 @@ async fn nodes_takes_a_bounded_list() {
     let app = TestApp::spawn().await;
     let user = app.sign_up("many@example.com", "Many").await;
     let ids: Vec<String> = (0..101).map(|_| user.user_id.clone()).collect();
-    let res = user.client.gql(NODES, json!({ "ids": ids })).await;
+    let res = user.client.gql(ops::NODES, json!({ "ids": ids })).await;
     assert!(matches!(
         res.code().as_str(),
         "BAD_USER_INPUT" | "QUERY_TOO_COMPLEX"
     ));
     let ids: Vec<String> = (0..100).map(|_| user.user_id.clone()).collect();
-    let res = user.client.gql(NODES, json!({ "ids": ids })).await;
+    let res = user.client.gql(ops::NODES, json!({ "ids": ids })).await;
     assert_eq!(res.data()["nodes"].as_array().unwrap().len(), 100);
 }

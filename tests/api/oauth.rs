@@ -7,6 +7,7 @@ use serde_json::json;
 use crate::support::{
     Client, PASSWORD, TestApp, TestConfig,
     fake_oauth::{FakeOAuth, FakeUser},
+    ops,
 };
 
 pub async fn app_with(provider: &FakeOAuth, name: &str) -> TestApp {
@@ -77,8 +78,6 @@ fn urlencode(raw: &str) -> String {
     url::form_urlencoded::byte_serialize(raw.as_bytes()).collect()
 }
 
-pub const VIEWER: &str = "{ viewer { id email emailVerified name linkedAccounts { provider } } }";
-
 #[tokio::test]
 async fn a_new_user_signs_up_through_a_provider() {
     let fake = FakeOAuth::start().await;
@@ -92,7 +91,7 @@ async fn a_new_user_signs_up_through_a_provider() {
     let landed = finish(&trip, &trip.callback).await;
     assert_eq!(landed, "http://app.test/welcome");
 
-    let me = trip.browser.gql(VIEWER, json!({})).await;
+    let me = trip.browser.gql(ops::VIEWER, json!({})).await;
     let viewer = &me.data()["viewer"];
     assert_eq!(viewer["email"], "octo@example.com");
     assert_eq!(viewer["emailVerified"], true);
@@ -102,7 +101,7 @@ async fn a_new_user_signs_up_through_a_provider() {
     // The same provider account signs in to the same user next time.
     let again = begin(&app, "acme", "http://app.test/").await;
     finish(&again, &again.callback).await;
-    let me_again = again.browser.gql(VIEWER, json!({})).await;
+    let me_again = again.browser.gql(ops::VIEWER, json!({})).await;
     assert_eq!(me_again.data()["viewer"]["id"], viewer["id"]);
 }
 
@@ -133,7 +132,7 @@ async fn a_tampered_state_is_refused() {
         0,
         "the code was exchanged despite a bad state"
     );
-    assert!(trip.browser.gql(VIEWER, json!({})).await.data()["viewer"].is_null());
+    assert!(trip.browser.gql(ops::VIEWER, json!({})).await.data()["viewer"].is_null());
 
     // A callback with no flow cookie at all (another browser) fails the same way.
     let stranger = app.client();
@@ -168,7 +167,7 @@ async fn a_code_from_another_flow_fails_the_pkce_check() {
     let landed = finish(&victim, injected.as_str()).await;
     assert_eq!(landed, "http://app.test/?error=token_exchange_failed");
     assert_eq!(fake.token_requests(), 1);
-    assert!(victim.browser.gql(VIEWER, json!({})).await.data()["viewer"].is_null());
+    assert!(victim.browser.gql(ops::VIEWER, json!({})).await.data()["viewer"].is_null());
 }
 
 #[tokio::test]
@@ -197,7 +196,7 @@ async fn a_verified_provider_email_links_to_the_existing_account() {
     fake.sign_in_as(user("sub-5", "LINK@example.com", true));
     let trip = begin(&app, "acme", "http://app.test/").await;
     finish(&trip, &trip.callback).await;
-    let me = trip.browser.gql(VIEWER, json!({})).await;
+    let me = trip.browser.gql(ops::VIEWER, json!({})).await;
     assert_eq!(me.data()["viewer"]["id"], existing.user_id.as_str());
     assert_eq!(me.data()["viewer"]["linkedAccounts"][0]["provider"], "acme");
 }
@@ -212,8 +211,8 @@ async fn an_unverified_provider_email_neither_links_nor_creates() {
     let trip = begin(&app, "acme", "http://app.test/").await;
     let landed = finish(&trip, &trip.callback).await;
     assert_eq!(landed, "http://app.test/?error=email_not_verified");
-    assert!(trip.browser.gql(VIEWER, json!({})).await.data()["viewer"].is_null());
-    let mine = existing.client.gql(VIEWER, json!({})).await;
+    assert!(trip.browser.gql(ops::VIEWER, json!({})).await.data()["viewer"].is_null());
+    let mine = existing.client.gql(ops::VIEWER, json!({})).await;
     assert!(
         mine.data()["viewer"]["linkedAccounts"]
             .as_array()
@@ -229,7 +228,7 @@ async fn github_private_emails_come_from_the_emails_endpoint() {
     let app = app_with(&fake, "github").await;
     let trip = begin(&app, "github", "http://app.test/").await;
     finish(&trip, &trip.callback).await;
-    let me = trip.browser.gql(VIEWER, json!({})).await;
+    let me = trip.browser.gql(ops::VIEWER, json!({})).await;
     assert_eq!(me.data()["viewer"]["email"], "private@users.example.com");
     assert_eq!(
         me.data()["viewer"]["linkedAccounts"][0]["provider"],

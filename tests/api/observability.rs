@@ -5,15 +5,13 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::{
-    loading::DASHBOARD,
-    support::{
-        TestApp, TestConfig, TestDatabase,
-        binary::Binary,
-        fake_otlp::{FakeCollector, ReceivedSpan},
-        prometheus::Scrape,
-        ws::{Auth, Subscription},
-    },
+use crate::support::{
+    TestApp, TestConfig, TestDatabase,
+    binary::Binary,
+    fake_otlp::{FakeCollector, ReceivedSpan},
+    ops,
+    prometheus::Scrape,
+    ws::{Auth, Subscription},
 };
 
 const REQUESTS: &str = "groundwork_graphql_requests_total";
@@ -36,7 +34,7 @@ async fn graphql_operations_are_counted_by_name_and_outcome() {
     let anonymous = app.client();
 
     let before = Scrape::of(&app.base_url).await.get(SQL_TOTAL, &[]);
-    viewer.client.gql(DASHBOARD, json!({})).await.data();
+    viewer.client.gql(ops::DASHBOARD, json!({})).await.data();
     let after_dashboard = Scrape::of(&app.base_url).await.get(SQL_TOTAL, &[]);
     viewer
         .client
@@ -123,7 +121,7 @@ async fn unusual_operation_names_and_unparsable_documents_are_labeled() {
     let client = app.client();
     let long = format!("query {} {{ apiVersion }}", "L".repeat(65));
     client.gql(&long, json!({})).await.data();
-    client.gql("{ apiVersion }", json!({})).await.data();
+    client.gql(ops::API_VERSION, json!({})).await.data();
     client.gql("query Broken {", json!({})).await;
 
     let scrape = Scrape::of(&app.base_url).await;
@@ -309,7 +307,7 @@ async fn spans_still_queued_are_sent_when_the_server_stops() {
     ]);
     let body: Value = reqwest::Client::new()
         .post(format!("http://{}/graphql", server.addr))
-        .json(&json!({ "query": "{ apiVersion }" }))
+        .json(&json!({ "query": ops::API_VERSION }))
         .send()
         .await
         .unwrap()

@@ -2,11 +2,9 @@
 
 use serde_json::{Value, json};
 
-use crate::support::{PASSWORD, TestApp};
+use crate::support::{GqlResponse, PASSWORD, SignedUp, TestApp, ops};
 
-const MY_ORGS: &str = "{ viewer { organizations { totalCount edges { cursor node { id name slug personal viewerRole viewerPermissions } } } } }";
-
-async fn org_of(user: &crate::support::SignedUp, id: &str) -> Value {
+async fn org_of(user: &SignedUp, id: &str) -> Value {
     let res = user
         .client
         .gql(
@@ -31,7 +29,7 @@ fn membership_of(org: &Value, user_id: &str) -> String {
 async fn every_sign_up_gets_a_personal_organization() {
     let app = TestApp::spawn().await;
     let ada = app.sign_up("ada@example.com", "Ada Lovelace").await;
-    let res = ada.client.gql(MY_ORGS, json!({})).await;
+    let res = ada.client.gql(ops::MY_ORGANIZATIONS, json!({})).await;
     let orgs = &res.data()["viewer"]["organizations"];
     assert_eq!(orgs["totalCount"], 1);
     let personal = &orgs["edges"][0]["node"];
@@ -43,7 +41,7 @@ async fn every_sign_up_gets_a_personal_organization() {
 
     // Same name, distinct slug.
     let other = app.sign_up("ada2@example.com", "Ada Lovelace").await;
-    let res = other.client.gql(MY_ORGS, json!({})).await;
+    let res = other.client.gql(ops::MY_ORGANIZATIONS, json!({})).await;
     assert_eq!(
         res.data()["viewer"]["organizations"]["edges"][0]["node"]["slug"],
         "ada-lovelace-2"
@@ -52,25 +50,19 @@ async fn every_sign_up_gets_a_personal_organization() {
     let id = personal["id"].as_str().unwrap();
     let res = ada
         .client
-        .gql(
-            "mutation($id: ID!) { deleteOrganization(id: $id) }",
-            json!({ "id": id }),
-        )
+        .gql(ops::DELETE_ORGANIZATION, json!({ "id": id }))
+        .await;
+    res.assert_code("CONFLICT");
+    let res = ada
+        .client
+        .gql(ops::LEAVE_ORGANIZATION, json!({ "id": id }))
         .await;
     res.assert_code("CONFLICT");
     let res = ada
         .client
         .gql(
-            "mutation($id: ID!) { leaveOrganization(organizationId: $id) }",
-            json!({ "id": id }),
-        )
-        .await;
-    res.assert_code("CONFLICT");
-    let res = ada
-        .client
-        .gql(
-            "mutation($id: ID!) { inviteMember(input: { organizationId: $id, email: \"x@example.com\", role: MEMBER }) { id } }",
-            json!({ "id": id }),
+            ops::INVITE_MEMBER,
+            json!({ "input": { "organizationId": id, "email": "x@example.com", "role": "MEMBER" } }),
         )
         .await;
     res.assert_code("CONFLICT");
@@ -132,10 +124,25 @@ async fn teams_are_created_with_checked_unique_slugs() {
 }
 
 #[tokio::test]
-async fn an_organization_can_be_renamed_and_deleted_with_everything_in_it() {
+async fn an_organization_can_be_renamed_with_a_new_slug() {
     let app = TestApp::spawn().await;
     let owner = app.sign_up("o@example.com", "O").await;
     let org = app.create_org(&owner, "Rename Me").await;
+    let res = owner
+        .client
+        .gql(
+            "mutation($id: ID!) { updateOrganization(id: $id, input: { name: \"Renamed\", slug: \"renamed\" }) { name slug } }",
+            json!({ "id": org }),
+        )
+        .await;
+    assert_eq!(res.data()["updateOrganization"]["slug"], "renamed");
+}
+
+#[tokio::test]
+async fn deleting_an_organization_deletes_everything_in_it() {
+    let app = TestApp::spawn().await;
+    let owner = app.sign_up("o@example.com", "O").await;
+    let org = app.create_org(&owner, "Delete Me").await;
     let member = app.join_new(&owner, &org, "m@example.com", "MEMBER").await;
     app.invite(&owner, &org, "pending@example.com", "VIEWER")
         .await;
@@ -145,23 +152,11 @@ async fn an_organization_can_be_renamed_and_deleted_with_everything_in_it() {
 
     let res = owner
         .client
-        .gql(
-            "mutation($id: ID!) { updateOrganization(id: $id, input: { name: \"Renamed\", slug: \"renamed\" }) { name slug } }",
-            json!({ "id": org }),
-        )
-        .await;
-    assert_eq!(res.data()["updateOrganization"]["slug"], "renamed");
-
-    let res = owner
-        .client
-        .gql(
-            "mutation($id: ID!) { deleteOrganization(id: $id) }",
-            json!({ "id": org }),
-        )
+        .gql(ops::DELETE_ORGANIZATION, json!({ "id": org }))
         .await;
     assert_eq!(res.data()["deleteOrganization"], true);
     assert!(org_of(&owner, &org).await.is_null());
-    let res = member.client.gql(MY_ORGS, json!({})).await;
+    let res = member.client.gql(ops::MY_ORGANIZATIONS, json!({})).await;
     assert_eq!(res.data()["viewer"]["organizations"]["totalCount"], 1);
 
     for table in OWNED_TABLES {
@@ -230,10 +225,7 @@ async fn roles_change_within_the_rules() {
         .assert_code("FORBIDDEN");
     admin
         .client
-        .gql(
-            "mutation($m: ID!) { removeMember(membershipId: $m) }",
-            json!({ "m": owner_m }),
-        )
+        .gql(ops::REMOVE_MEMBER, json!({ "id": owner_m }))
         .await
         .assert_code("FORBIDDEN");
     // A member changes nothing.
@@ -261,60 +253,81 @@ async fn roles_change_within_the_rules() {
 
     let res = admin
         .client
-        .gql(
-            "mutation($m: ID!) { removeMember(membershipId: $m) }",
-            json!({ "m": member_m }),
-        )
+        .gql(ops::REMOVE_MEMBER, json!({ "id": member_m }))
         .await;
     assert_eq!(res.data()["removeMember"], true);
     assert!(org_of(&member, &org).await.is_null());
 }
 
-#[tokio::test]
-async fn leaving_and_transferring_ownership() {
-    let app = TestApp::spawn().await;
+const TRANSFER: &str = "mutation($id: ID!, $to: ID!) { transferOwnership(organizationId: $id, toUserId: $to) { viewerRole } }";
+
+/// An organization with its owner, an admin, and a member.
+async fn handover(app: &TestApp) -> (String, [SignedUp; 3]) {
     let owner = app.sign_up("owner@example.com", "Owner").await;
     let org = app.create_org(&owner, "Transfer").await;
     let admin = app
         .join_new(&owner, &org, "admin@example.com", "ADMIN")
         .await;
-    let leaver = app
+    let member = app
         .join_new(&owner, &org, "leaver@example.com", "MEMBER")
         .await;
-    const LEAVE: &str = "mutation($id: ID!) { leaveOrganization(organizationId: $id) }";
-    const TRANSFER: &str = "mutation($id: ID!, $to: ID!) { transferOwnership(organizationId: $id, toUserId: $to) { viewerRole } }";
+    (org, [owner, admin, member])
+}
 
-    assert_eq!(
-        leaver.client.gql(LEAVE, json!({ "id": org })).await.data()["leaveOrganization"],
-        true
-    );
-    owner
-        .client
-        .gql(LEAVE, json!({ "id": org }))
+async fn leave(user: &SignedUp, org: &str) -> GqlResponse {
+    user.client
+        .gql(ops::LEAVE_ORGANIZATION, json!({ "id": org }))
         .await
-        .assert_code("CONFLICT");
+}
+
+#[tokio::test]
+async fn a_member_may_leave() {
+    let app = TestApp::spawn().await;
+    let (org, [_, _, member]) = handover(&app).await;
+    assert_eq!(leave(&member, &org).await.data()["leaveOrganization"], true);
+}
+
+#[tokio::test]
+async fn the_only_owner_may_not_leave() {
+    let app = TestApp::spawn().await;
+    let (org, [owner, ..]) = handover(&app).await;
+    leave(&owner, &org).await.assert_code("CONFLICT");
+}
+
+#[tokio::test]
+async fn only_the_owner_may_transfer_ownership() {
+    let app = TestApp::spawn().await;
+    let (org, [_, admin, _]) = handover(&app).await;
     admin
         .client
         .gql(TRANSFER, json!({ "id": org, "to": admin.user_id }))
         .await
         .assert_code("FORBIDDEN");
+}
+
+#[tokio::test]
+async fn ownership_goes_only_to_a_member() {
+    let app = TestApp::spawn().await;
+    let (org, [owner, _, leaver]) = handover(&app).await;
+    leave(&leaver, &org).await.data();
     owner
         .client
         .gql(TRANSFER, json!({ "id": org, "to": leaver.user_id }))
         .await
         .assert_code("NOT_FOUND");
+}
 
+#[tokio::test]
+async fn a_transfer_makes_the_owner_an_admin_who_may_leave() {
+    let app = TestApp::spawn().await;
+    let (org, [owner, admin, _]) = handover(&app).await;
     let res = owner
         .client
         .gql(TRANSFER, json!({ "id": org, "to": admin.user_id }))
         .await;
     assert_eq!(res.data()["transferOwnership"]["viewerRole"], "ADMIN");
     assert_eq!(org_of(&admin, &org).await["viewerRole"], "OWNER");
-    // The former owner, now an admin, may leave.
-    assert_eq!(
-        owner.client.gql(LEAVE, json!({ "id": org })).await.data()["leaveOrganization"],
-        true
-    );
+    assert_eq!(leave(&owner, &org).await.data()["leaveOrganization"], true);
 }
 
 #[tokio::test]
@@ -325,17 +338,16 @@ async fn an_only_owner_with_members_cannot_delete_the_account() {
     let member = app
         .join_new(&owner, &org, "member@example.com", "MEMBER")
         .await;
-    const DELETE: &str = "mutation($p: String) { deleteAccount(password: $p) }";
     owner
         .client
-        .gql(DELETE, json!({ "p": PASSWORD }))
+        .gql(ops::DELETE_ACCOUNT, json!({ "p": PASSWORD }))
         .await
         .assert_code("CONFLICT");
     // A member leaves no organization ownerless; their account goes.
     assert_eq!(
         member
             .client
-            .gql(DELETE, json!({ "p": PASSWORD }))
+            .gql(ops::DELETE_ACCOUNT, json!({ "p": PASSWORD }))
             .await
             .data()["deleteAccount"],
         true
@@ -344,7 +356,7 @@ async fn an_only_owner_with_members_cannot_delete_the_account() {
     assert_eq!(
         owner
             .client
-            .gql(DELETE, json!({ "p": PASSWORD }))
+            .gql(ops::DELETE_ACCOUNT, json!({ "p": PASSWORD }))
             .await
             .data()["deleteAccount"],
         true

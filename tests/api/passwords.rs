@@ -9,14 +9,11 @@ use serde_json::json;
 use crate::{
     accounts::exec,
     support::{
-        PASSWORD, TestApp, TestConfig,
+        PASSWORD, SignedUp, TestApp, TestConfig,
         fake_smtp::{FakeSmtp, free_port},
-        link_token,
+        link_token, ops,
     },
 };
-
-const SIGN_IN: &str = "mutation($email: String!, $password: String!) { signIn(input: { email: $email, password: $password }) { token } }";
-const VIEWER: &str = "{ viewer { email emailVerified } }";
 
 #[tokio::test]
 async fn sign_up_mails_a_verification_link_that_works_once() {
@@ -40,12 +37,12 @@ async fn sign_up_mails_a_verification_link_that_works_once() {
     let res = app.client().gql(VERIFY, json!({ "t": "made-up" })).await;
     res.assert_code("BAD_USER_INPUT");
 
-    let viewer = user.client.gql(VIEWER, json!({})).await;
+    let viewer = user.client.gql(ops::VIEWER, json!({})).await;
     assert_eq!(viewer.data()["viewer"]["emailVerified"], true);
 }
 
 #[tokio::test]
-async fn verification_can_be_requested_again_and_links_expire() {
+async fn verification_can_be_requested_again() {
     let app = TestApp::spawn().await;
     let user = app.sign_up("again@example.com", "Again").await;
     app.mailbox
@@ -54,15 +51,25 @@ async fn verification_can_be_requested_again_and_links_expire() {
     let before = app.mailbox.snapshot();
     let res = user
         .client
-        .gql("mutation { requestEmailVerification }", json!({}))
+        .gql(ops::REQUEST_EMAIL_VERIFICATION, json!({}))
         .await;
     assert_eq!(res.data()["requestEmailVerification"], true);
     let second = app
         .mailbox
         .wait_for_new("again@example.com", "Confirm", &before)
         .await;
-    let token = link_token(&second, "/verify-email");
+    assert!(!link_token(&second, "/verify-email").is_empty());
+}
 
+#[tokio::test]
+async fn an_expired_verification_link_is_refused() {
+    let app = TestApp::spawn().await;
+    app.sign_up("late@example.com", "Late").await;
+    let mail = app
+        .mailbox
+        .wait_for("late@example.com", "/verify-email", 1)
+        .await;
+    let token = link_token(&mail, "/verify-email");
     exec(
         &app,
         "UPDATE user_tokens SET expires_at = $1",
@@ -71,75 +78,99 @@ async fn verification_can_be_requested_again_and_links_expire() {
     .await;
     let res = app
         .client()
-        .gql(
-            "mutation($t: String!) { verifyEmail(token: $t) { id } }",
-            json!({ "t": token }),
-        )
+        .gql(ops::VERIFY_EMAIL, json!({ "t": token }))
         .await;
     res.assert_code("BAD_USER_INPUT");
+}
 
+#[tokio::test]
+async fn requesting_verification_needs_a_session() {
+    let app = TestApp::spawn().await;
     let res = app
         .client()
-        .gql("mutation { requestEmailVerification }", json!({}))
+        .gql(ops::REQUEST_EMAIL_VERIFICATION, json!({}))
         .await;
     res.assert_code("UNAUTHENTICATED");
 }
 
 #[tokio::test]
-async fn changing_the_password_needs_the_current_one_and_ends_other_sessions() {
+async fn changing_the_password_needs_the_current_one() {
     let app = TestApp::spawn().await;
     let user = app.sign_up("change@example.com", "Change").await;
-    let other = app
-        .client()
-        .gql(
-            SIGN_IN,
-            json!({ "email": "change@example.com", "password": PASSWORD }),
-        )
-        .await;
-    let other_token = other.data()["signIn"]["token"].as_str().unwrap().to_owned();
-
-    const CHANGE: &str = "mutation($c: String!, $n: String!) { changePassword(currentPassword: $c, newPassword: $n) }";
     let res = user
         .client
         .gql(
-            CHANGE,
+            ops::CHANGE_PASSWORD,
             json!({ "c": "not my password", "n": "a new password" }),
         )
         .await;
     res.assert_code("BAD_USER_INPUT");
     assert_eq!(res.first_error()["extensions"]["field"], "currentPassword");
+}
+
+#[tokio::test]
+async fn a_new_password_is_held_to_the_password_rules() {
+    let app = TestApp::spawn().await;
+    let user = app.sign_up("change@example.com", "Change").await;
     let res = user
         .client
-        .gql(CHANGE, json!({ "c": PASSWORD, "n": "short" }))
+        .gql(ops::CHANGE_PASSWORD, json!({ "c": PASSWORD, "n": "short" }))
         .await;
     assert_eq!(res.first_error()["extensions"]["field"], "newPassword");
+}
 
+/// A user signed in twice who changes the password in the first session;
+/// returns that user and the second session's token.
+async fn changed_password(app: &TestApp) -> (SignedUp, String) {
+    let user = app.sign_up("change@example.com", "Change").await;
+    let other = app
+        .client()
+        .gql(
+            ops::SIGN_IN,
+            json!({ "email": "change@example.com", "password": PASSWORD }),
+        )
+        .await;
+    let other_token = other.data()["signIn"]["token"].as_str().unwrap().to_owned();
     let res = user
         .client
-        .gql(CHANGE, json!({ "c": PASSWORD, "n": "a new password" }))
+        .gql(
+            ops::CHANGE_PASSWORD,
+            json!({ "c": PASSWORD, "n": "a new password" }),
+        )
         .await;
     assert_eq!(res.data()["changePassword"], true);
+    (user, other_token)
+}
 
+#[tokio::test]
+async fn changing_the_password_ends_the_other_sessions_only() {
+    let app = TestApp::spawn().await;
+    let (user, other_token) = changed_password(&app).await;
     let res = app
         .client()
         .with_bearer(&other_token)
-        .gql(VIEWER, json!({}))
+        .gql(ops::VIEWER, json!({}))
         .await;
     assert!(res.data()["viewer"].is_null(), "other session survived");
-    let res = user.client.gql(VIEWER, json!({})).await;
+    let res = user.client.gql(ops::VIEWER, json!({})).await;
     assert!(!res.data()["viewer"].is_null(), "current session ended");
+}
 
+#[tokio::test]
+async fn after_a_change_only_the_new_password_signs_in() {
+    let app = TestApp::spawn().await;
+    changed_password(&app).await;
     let res = app
         .client()
         .gql(
-            SIGN_IN,
+            ops::SIGN_IN,
             json!({ "email": "change@example.com", "password": PASSWORD }),
         )
         .await;
     res.assert_code("UNAUTHENTICATED");
     app.client()
         .gql(
-            SIGN_IN,
+            ops::SIGN_IN,
             json!({ "email": "change@example.com", "password": "a new password" }),
         )
         .await
@@ -150,9 +181,11 @@ async fn changing_the_password_needs_the_current_one_and_ends_other_sessions() {
 async fn password_reset_is_always_true_and_mails_only_real_accounts() {
     let app = TestApp::spawn().await;
     app.sign_up("reset@example.com", "Reset").await;
-    const REQUEST: &str = "mutation($e: String!) { requestPasswordReset(email: $e) }";
     for email in ["nobody@example.com", "RESET@example.com", "not an email"] {
-        let res = app.client().gql(REQUEST, json!({ "e": email })).await;
+        let res = app
+            .client()
+            .gql(ops::REQUEST_PASSWORD_RESET, json!({ "e": email }))
+            .await;
         assert_eq!(res.data()["requestPasswordReset"], true, "{email}");
     }
     app.mailbox
@@ -169,7 +202,7 @@ async fn resetting_the_password_ends_every_session_and_signs_in_afresh() {
     let second = app
         .client()
         .gql(
-            SIGN_IN,
+            ops::SIGN_IN,
             json!({ "email": "forgot@example.com", "password": PASSWORD }),
         )
         .await;
@@ -180,8 +213,8 @@ async fn resetting_the_password_ends_every_session_and_signs_in_afresh() {
 
     app.client()
         .gql(
-            "mutation { requestPasswordReset(email: \"forgot@example.com\") }",
-            json!({}),
+            ops::REQUEST_PASSWORD_RESET,
+            json!({ "e": "forgot@example.com" }),
         )
         .await
         .data();
@@ -215,13 +248,17 @@ async fn resetting_the_password_ends_every_session_and_signs_in_afresh() {
     );
 
     for old in [&user.token, &second_token] {
-        let res = app.client().with_bearer(old).gql(VIEWER, json!({})).await;
+        let res = app
+            .client()
+            .with_bearer(old)
+            .gql(ops::VIEWER, json!({}))
+            .await;
         assert!(
             res.data()["viewer"].is_null(),
             "an old session survived the reset"
         );
     }
-    let me = browser.gql(VIEWER, json!({})).await;
+    let me = browser.gql(ops::VIEWER, json!({})).await;
     assert_eq!(me.data()["viewer"]["email"], "forgot@example.com");
 
     let reuse = app
@@ -231,7 +268,7 @@ async fn resetting_the_password_ends_every_session_and_signs_in_afresh() {
     reuse.assert_code("BAD_USER_INPUT");
     app.client()
         .gql(
-            SIGN_IN,
+            ops::SIGN_IN,
             json!({ "email": "forgot@example.com", "password": "brand new password" }),
         )
         .await
@@ -244,8 +281,8 @@ async fn reset_links_expire_after_an_hour() {
     app.sign_up("late@example.com", "Late").await;
     app.client()
         .gql(
-            "mutation { requestPasswordReset(email: \"late@example.com\") }",
-            json!({}),
+            ops::REQUEST_PASSWORD_RESET,
+            json!({ "e": "late@example.com" }),
         )
         .await
         .data();
@@ -281,8 +318,8 @@ async fn mail_queued_while_the_server_is_down_is_delivered_later() {
     app.sign_up("patient@example.com", "Patient").await;
     app.client()
         .gql(
-            "mutation { requestPasswordReset(email: \"patient@example.com\") }",
-            json!({}),
+            ops::REQUEST_PASSWORD_RESET,
+            json!({ "e": "patient@example.com" }),
         )
         .await
         .data();

@@ -7,10 +7,7 @@ use std::{collections::BTreeSet, future::Future, pin::Pin};
 use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 
-use crate::{
-    billing::billing_app,
-    support::{GqlResponse, SignedUp, TestApp, fake_stripe::FakeStripe, row_id},
-};
+use crate::support::{GqlResponse, SignedUp, TestApp, fake_stripe::FakeStripe, ops, row_id};
 
 const ROLES: [&str; 4] = ["OWNER", "ADMIN", "MEMBER", "VIEWER"];
 
@@ -85,8 +82,8 @@ impl World {
         owner
             .client
             .gql(
-                "mutation($org: ID!) { createCheckoutSession(input: { organizationId: $org, planId: \"pro\", interval: MONTH }) { id } }",
-                json!({ "org": org }),
+                ops::CHECKOUT,
+                json!({ "org": org, "plan": "pro", "interval": "MONTH" }),
             )
             .await
             .data();
@@ -132,8 +129,8 @@ impl World {
         let res = by
             .client
             .gql(
-                "mutation($org: ID!, $n: String!) { createProject(input: { organizationId: $org, name: $n }) { id } }",
-                json!({ "org": team.org, "n": format!("Project {}", self.next()) }),
+                ops::CREATE_PROJECT,
+                json!({ "org": team.org, "name": format!("Project {}", self.next()) }),
             )
             .await;
         res.data()["createProject"]["id"]
@@ -228,13 +225,13 @@ fn rows() -> Vec<Row> {
         .await),
         row!("Organization.members", "READ", |_w, t, u| gql(
             u,
-            "query($id: ID) { organization(id: $id) { members { totalCount } } }",
+            ops::MEMBER_COUNT,
             json!({ "id": t.org })
         )
         .await),
         row!("Organization.projects", "READ", |_w, t, u| gql(
             u,
-            "query($id: ID) { organization(id: $id) { projects { totalCount } } }",
+            ops::PROJECT_COUNT,
             json!({ "id": t.org })
         )
         .await),
@@ -246,19 +243,19 @@ fn rows() -> Vec<Row> {
         .await),
         row!("project", "READ", |w, t, u| {
             let p = w.project_by(t, t.owner()).await;
+            gql(u, ops::PROJECT_ID, json!({ "id": p })).await
+        }),
+        row!("updateOrganization", "ORGANIZATION_UPDATE", |_w, t, u| {
             gql(
                 u,
-                "query($id: ID!) { project(id: $id) { id } }",
-                json!({ "id": p }),
+                ops::RENAME_ORGANIZATION,
+                json!({ "id": t.org, "name": "Renamed" }),
             )
             .await
         }),
-        row!("updateOrganization", "ORGANIZATION_UPDATE", |_w, t, u| {
-            gql(u, "mutation($id: ID!) { updateOrganization(id: $id, input: { name: \"Renamed\" }) { id } }", json!({ "id": t.org })).await
-        }),
         row!("deleteOrganization", "ORGANIZATION_DELETE", |_w, t, u| gql(
             u,
-            "mutation($id: ID!) { deleteOrganization(id: $id) }",
+            ops::DELETE_ORGANIZATION,
             json!({ "id": t.org })
         )
         .await),
@@ -267,21 +264,11 @@ fn rows() -> Vec<Row> {
         }),
         row!("resendInvitation", "MEMBER_INVITE", |w, t, u| {
             let i = w.invitation(t).await;
-            gql(
-                u,
-                "mutation($id: ID!) { resendInvitation(id: $id) { id } }",
-                json!({ "id": i }),
-            )
-            .await
+            gql(u, ops::RESEND_INVITATION, json!({ "id": i })).await
         }),
         row!("revokeInvitation", "MEMBER_INVITE", |w, t, u| {
             let i = w.invitation(t).await;
-            gql(
-                u,
-                "mutation($id: ID!) { revokeInvitation(id: $id) { id } }",
-                json!({ "id": i }),
-            )
-            .await
+            gql(u, ops::REVOKE_INVITATION, json!({ "id": i })).await
         }),
         row!("Organization.invitations", "MEMBER_INVITE", |_w, t, u| gql(
             u,
@@ -300,16 +287,16 @@ fn rows() -> Vec<Row> {
         }),
         row!("removeMember", "MEMBER_REMOVE", |w, t, u| {
             let (m, _) = w.newcomer(t, "VIEWER").await;
-            gql(
-                u,
-                "mutation($m: ID!) { removeMember(membershipId: $m) }",
-                json!({ "m": m }),
-            )
-            .await
+            gql(u, ops::REMOVE_MEMBER, json!({ "id": m })).await
         }),
         row!("transferOwnership", "OWNERSHIP_TRANSFER", |w, t, u| {
             let (_, user) = w.newcomer(t, "MEMBER").await;
-            gql(u, "mutation($id: ID!, $to: ID!) { transferOwnership(organizationId: $id, toUserId: $to) { id } }", json!({ "id": t.org, "to": user })).await
+            gql(
+                u,
+                ops::TRANSFER_OWNERSHIP,
+                json!({ "id": t.org, "to": user }),
+            )
+            .await
         }),
         row!("Organization.subscription", "BILLING_READ", |_w, t, u| gql(
             u,
@@ -323,22 +310,27 @@ fn rows() -> Vec<Row> {
         row!(
             "createBillingPortalSession",
             "BILLING_MANAGE",
-            |_w, t, u| gql(
-                u,
-                "mutation($org: ID!) { createBillingPortalSession(organizationId: $org) { url } }",
-                json!({ "org": t.org })
-            )
-            .await
+            |_w, t, u| gql(u, ops::BILLING_PORTAL, json!({ "org": t.org })).await
         ),
         row!("createProject", "PROJECT_CREATE", |w, t, u| {
-            gql(u, "mutation($org: ID!, $n: String!) { createProject(input: { organizationId: $org, name: $n }) { id } }", json!({ "org": t.org, "n": format!("New {}", w.next()) })).await
+            gql(
+                u,
+                ops::CREATE_PROJECT,
+                json!({ "org": t.org, "name": format!("New {}", w.next()) }),
+            )
+            .await
         }),
         row!(
             "updateProject (another's)",
             "PROJECT_UPDATE_ANY",
             |w, t, u| {
                 let p = w.project_by(t, t.owner()).await;
-                gql(u, "mutation($id: ID!) { updateProject(id: $id, input: { name: \"Changed\" }) { id } }", json!({ "id": p })).await
+                gql(
+                    u,
+                    ops::RENAME_PROJECT,
+                    json!({ "id": p, "name": "Changed" }),
+                )
+                .await
             }
         ),
         row!(
@@ -346,12 +338,7 @@ fn rows() -> Vec<Row> {
             "PROJECT_UPDATE_ANY",
             |w, t, u| {
                 let p = w.project_by(t, t.owner()).await;
-                gql(
-                    u,
-                    "mutation($id: ID!) { archiveProject(id: $id) { id } }",
-                    json!({ "id": p }),
-                )
-                .await
+                gql(u, ops::ARCHIVE_PROJECT, json!({ "id": p })).await
             }
         ),
         row!(
@@ -359,19 +346,10 @@ fn rows() -> Vec<Row> {
             "PROJECT_UPDATE_ANY",
             |w, t, u| {
                 let p = w.project_by(t, t.owner()).await;
-                gql(
-                    t.owner(),
-                    "mutation($id: ID!) { archiveProject(id: $id) { id } }",
-                    json!({ "id": p }),
-                )
-                .await
-                .data();
-                gql(
-                    u,
-                    "mutation($id: ID!) { restoreProject(id: $id) { id } }",
-                    json!({ "id": p }),
-                )
-                .await
+                gql(t.owner(), ops::ARCHIVE_PROJECT, json!({ "id": p }))
+                    .await
+                    .data();
+                gql(u, ops::RESTORE_PROJECT, json!({ "id": p })).await
             }
         ),
         row!(
@@ -379,35 +357,20 @@ fn rows() -> Vec<Row> {
             "PROJECT_DELETE_ANY",
             |w, t, u| {
                 let p = w.project_by(t, t.owner()).await;
-                gql(
-                    u,
-                    "mutation($id: ID!) { deleteProject(id: $id) }",
-                    json!({ "id": p }),
-                )
-                .await
+                gql(u, ops::DELETE_PROJECT, json!({ "id": p })).await
             }
         ),
         row!("updateProject (own)", "OWN_PROJECT", |w, t, u| {
             let p = w.project_by(t, own_creator(t, u)).await;
-            gql(
-                u,
-                "mutation($id: ID!) { updateProject(id: $id, input: { name: \"Mine\" }) { id } }",
-                json!({ "id": p }),
-            )
-            .await
+            gql(u, ops::RENAME_PROJECT, json!({ "id": p, "name": "Mine" })).await
         }),
         row!("deleteProject (own)", "OWN_PROJECT", |w, t, u| {
             let p = w.project_by(t, own_creator(t, u)).await;
-            gql(
-                u,
-                "mutation($id: ID!) { deleteProject(id: $id) }",
-                json!({ "id": p }),
-            )
-            .await
+            gql(u, ops::DELETE_PROJECT, json!({ "id": p })).await
         }),
         row!("Organization.auditLog", "AUDIT_LOG_READ", |_w, t, u| gql(
             u,
-            "query($id: ID) { organization(id: $id) { auditLog { totalCount } } }",
+            ops::AUDIT_LOG_COUNT,
             json!({ "id": t.org })
         )
         .await),
@@ -441,7 +404,7 @@ fn outcome(res: &GqlResponse) -> Outcome {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_role_gets_what_the_matrix_says() {
     let fake = FakeStripe::start().await;
-    let app = billing_app(&fake).await;
+    let app = TestApp::spawn_with_stripe(&fake).await;
     let owner = app.sign_up("owner@example.com", "Owner").await;
     let seed = app.create_org(&owner, "Seed").await;
     grant_pro(&app, &seed).await;

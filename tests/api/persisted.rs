@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::support::{
-    TestApp, TestConfig,
+    TestApp, TestConfig, ops,
     ws::{Auth, Subscription},
 };
 
@@ -49,11 +49,11 @@ async fn automatic_persisted_queries_round_trip_over_post_and_get() {
 
     // A hash that does not match its text is refused, not stored.
     let res = client
-        .post_json(&json!({ "query": "{ apiVersion }", "extensions": apq(&hash) }))
+        .post_json(&json!({ "query": ops::API_VERSION, "extensions": apq(&hash) }))
         .await;
     res.assert_code("BAD_REQUEST");
     // A document that fails validation is not remembered either.
-    let invalid = "{ nope }";
+    let invalid = ops::UNKNOWN_FIELD;
     let res = client
         .post_json(&json!({ "query": invalid, "extensions": apq(&sha256(invalid)) }))
         .await;
@@ -133,18 +133,18 @@ async fn only_mode_runs_the_manifest_and_refuses_everything_else() {
         );
     }
     for body in [
-        json!({ "query": "{ plans { id } }" }),
-        json!({ "query": "{ apiVersion }", "extensions": apq(&sha256("{ apiVersion }")) }),
+        json!({ "query": ops::PLAN_IDS }),
+        json!({ "query": ops::API_VERSION, "extensions": apq(&sha256(ops::API_VERSION)) }),
         json!({ "query": "{ __schema { types { name } } }" }),
     ] {
         let res = client.post_json(&body).await;
         res.assert_code("PERSISTED_QUERY_NOT_ALLOWED");
     }
     let res = client
-        .post_json(&json!({ "documentId": sha256("{ apiVersion }") }))
+        .post_json(&json!({ "documentId": sha256(ops::API_VERSION) }))
         .await;
     res.assert_code("PERSISTED_QUERY_NOT_FOUND");
-    let url = format!("/graphql?query={}", urlencode("{ apiVersion }"));
+    let url = format!("/graphql?query={}", urlencode(ops::API_VERSION));
     let res = crate::support::GqlResponse::read(client.get(&url).await).await;
     res.assert_code("PERSISTED_QUERY_NOT_ALLOWED");
 

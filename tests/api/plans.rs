@@ -3,17 +3,12 @@
 
 use serde_json::{Value, json};
 
-use crate::{
-    projects::{CREATE, create},
-    support::TestApp,
-};
-
-const ENTITLEMENTS: &str = "query($id: ID) { organization(id: $id) { entitlements { plan { id name } features projects { used limit } members { used limit } } } }";
+use crate::support::{SignedUp, TestApp, create_project, ops};
 
 async fn entitlements(app: &TestApp, token: &str, org: &str) -> Value {
     app.client()
         .with_bearer(token)
-        .gql(ENTITLEMENTS, json!({ "id": org }))
+        .gql(ops::ENTITLEMENTS, json!({ "id": org }))
         .await
         .data()["organization"]["entitlements"]
         .clone()
@@ -58,17 +53,28 @@ async fn a_plans_file_replaces_the_catalog() {
     let e = entitlements(&app, &owner.token, &org).await;
     assert_eq!(e["plan"]["id"], "hobby");
     assert_eq!(e["projects"], json!({ "used": 0, "limit": 1 }));
-    create(&owner, &org, "Only one").await;
+    create_project(&owner, &org, "Only one").await;
     owner
         .client
-        .gql(CREATE, json!({ "org": org, "name": "Two" }))
+        .gql(ops::CREATE_PROJECT, json!({ "org": org, "name": "Two" }))
         .await
         .assert_code("PLAN_LIMIT_REACHED");
     std::fs::remove_file(path).ok();
 }
 
+/// A free organization, "limited", with its three projects.
+async fn at_the_project_limit(app: &TestApp) -> (SignedUp, String, Vec<String>) {
+    let owner = app.sign_up("owner@example.com", "Owner").await;
+    let org = app.create_org(&owner, "Limited").await;
+    let mut created = Vec::new();
+    for name in ["P0", "P1", "P2"] {
+        created.push(create_project(&owner, &org, name).await);
+    }
+    (owner, org, created)
+}
+
 #[tokio::test]
-async fn the_project_limit_counts_active_projects_and_a_grant_lifts_it() {
+async fn a_new_organization_is_on_the_free_plan() {
     let app = TestApp::spawn().await;
     let owner = app.sign_up("owner@example.com", "Owner").await;
     let org = app.create_org(&owner, "Limited").await;
@@ -76,14 +82,15 @@ async fn the_project_limit_counts_active_projects_and_a_grant_lifts_it() {
     assert_eq!(e["plan"]["id"], "free");
     assert_eq!(e["features"], json!([]));
     assert_eq!(e["members"], json!({ "used": 1, "limit": 3 }));
+}
 
-    let mut created = Vec::new();
-    for name in ["P0", "P1", "P2"] {
-        created.push(create(&owner, &org, name).await);
-    }
+#[tokio::test]
+async fn a_project_past_the_limit_is_refused_with_the_limit_and_the_count() {
+    let app = TestApp::spawn().await;
+    let (owner, org, _) = at_the_project_limit(&app).await;
     let refused = owner
         .client
-        .gql(CREATE, json!({ "org": org, "name": "P3" }))
+        .gql(ops::CREATE_PROJECT, json!({ "org": org, "name": "P3" }))
         .await;
     refused.assert_code("PLAN_LIMIT_REACHED");
     let ext = &refused.first_error()["extensions"];
@@ -91,55 +98,73 @@ async fn the_project_limit_counts_active_projects_and_a_grant_lifts_it() {
         (ext["limit"].as_u64(), ext["used"].as_u64()),
         (Some(3), Some(3))
     );
+}
 
-    // Archived projects do not count, and restoring one is held to the limit.
+#[tokio::test]
+async fn archived_projects_do_not_count_towards_the_limit() {
+    let app = TestApp::spawn().await;
+    let (owner, org, created) = at_the_project_limit(&app).await;
     owner
         .client
-        .gql(
-            "mutation($id: ID!) { archiveProject(id: $id) { id } }",
-            json!({ "id": created[0] }),
-        )
+        .gql(ops::ARCHIVE_PROJECT, json!({ "id": created[0] }))
         .await
         .data();
-    create(&owner, &org, "P3").await;
+    create_project(&owner, &org, "P3").await;
+}
+
+#[tokio::test]
+async fn restoring_a_project_is_held_to_the_limit() {
+    let app = TestApp::spawn().await;
+    let (owner, org, created) = at_the_project_limit(&app).await;
     owner
         .client
-        .gql(
-            "mutation($id: ID!) { restoreProject(id: $id) { id } }",
-            json!({ "id": created[0] }),
-        )
+        .gql(ops::ARCHIVE_PROJECT, json!({ "id": created[0] }))
+        .await
+        .data();
+    create_project(&owner, &org, "P3").await;
+    owner
+        .client
+        .gql(ops::RESTORE_PROJECT, json!({ "id": created[0] }))
         .await
         .assert_code("PLAN_LIMIT_REACHED");
+}
 
+#[tokio::test]
+async fn a_grant_lifts_the_limit_and_brings_the_plans_features() {
+    let app = TestApp::spawn().await;
+    let (owner, org, _) = at_the_project_limit(&app).await;
     app.grant("limited", "pro");
     let e = entitlements(&app, &owner.token, &org).await;
     assert_eq!(e["plan"]["id"], "pro");
     assert_eq!(e["features"], json!(["AUDIT_LOG"]));
     assert_eq!(e["projects"], json!({ "used": 3, "limit": 50 }));
-    create(&owner, &org, "P4").await;
+    create_project(&owner, &org, "P3").await;
+}
 
-    // A downgrade keeps every project readable; only new ones are refused.
+#[tokio::test]
+async fn a_revoked_grant_keeps_every_project_readable_and_refuses_new_ones() {
+    let app = TestApp::spawn().await;
+    let (owner, org, _) = at_the_project_limit(&app).await;
+    app.grant("limited", "pro");
+    create_project(&owner, &org, "P3").await;
     let out = app.cli(&["billing", "revoke", "--org", "limited"]);
     assert!(out.status.success());
     let e = entitlements(&app, &owner.token, &org).await;
     assert_eq!(e["projects"], json!({ "used": 4, "limit": 3 }));
     owner
         .client
-        .gql(CREATE, json!({ "org": org, "name": "P5" }))
+        .gql(ops::CREATE_PROJECT, json!({ "org": org, "name": "P4" }))
         .await
         .assert_code("PLAN_LIMIT_REACHED");
     let list = owner
         .client
-        .gql(
-            "query($id: ID) { organization(id: $id) { projects { totalCount } } }",
-            json!({ "id": org }),
-        )
+        .gql(ops::PROJECT_COUNT, json!({ "id": org }))
         .await;
     assert_eq!(list.data()["organization"]["projects"]["totalCount"], 4);
 }
 
 #[tokio::test]
-async fn grants_expire_and_bad_grants_are_refused() {
+async fn a_grant_past_its_end_date_gives_nothing() {
     let app = TestApp::spawn().await;
     let owner = app.sign_up("owner@example.com", "Owner").await;
     let org = app.create_org(&owner, "Expiring").await;
@@ -158,16 +183,31 @@ async fn grants_expire_and_bad_grants_are_refused() {
         entitlements(&app, &owner.token, &org).await["plan"]["id"],
         "free"
     );
-    let out = app.cli(&[
-        "billing", "grant", "--org", "expiring", "--plan", "platinum",
-    ]);
-    assert!(!out.status.success());
-    let out = app.cli(&["billing", "grant", "--org", "nobody-here", "--plan", "pro"]);
-    assert!(!out.status.success());
-    let out = app.cli(&[
-        "billing", "grant", "--org", "expiring", "--plan", "pro", "--until", "soon",
-    ]);
-    assert!(!out.status.success());
+}
+
+#[tokio::test]
+async fn a_grant_of_what_does_not_exist_is_refused() {
+    let app = TestApp::spawn().await;
+    let owner = app.sign_up("owner@example.com", "Owner").await;
+    app.create_org(&owner, "Expiring").await;
+    let cases: [(&str, &[&str]); 3] = [
+        (
+            "an unknown plan",
+            &["--org", "expiring", "--plan", "platinum"],
+        ),
+        (
+            "an unknown organization",
+            &["--org", "nobody-here", "--plan", "pro"],
+        ),
+        (
+            "an end that is no date",
+            &["--org", "expiring", "--plan", "pro", "--until", "soon"],
+        ),
+    ];
+    for (name, args) in cases {
+        let out = app.cli(&[&["billing", "grant"][..], args].concat());
+        assert!(!out.status.success(), "{name} was granted");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -175,14 +215,17 @@ async fn twenty_creations_one_below_the_limit_give_exactly_one_project() {
     let app = TestApp::spawn().await;
     let owner = app.sign_up("owner@example.com", "Owner").await;
     let org = app.create_org(&owner, "Race").await;
-    create(&owner, &org, "One").await;
-    create(&owner, &org, "Two").await;
+    create_project(&owner, &org, "One").await;
+    create_project(&owner, &org, "Two").await;
     let attempts = (0..20).map(|i| {
         let client = owner.client.clone();
         let org = org.clone();
         tokio::spawn(async move {
             client
-                .gql(CREATE, json!({ "org": org, "name": format!("Racer {i}") }))
+                .gql(
+                    ops::CREATE_PROJECT,
+                    json!({ "org": org, "name": format!("Racer {i}") }),
+                )
                 .await
         })
     });
@@ -208,15 +251,14 @@ async fn the_member_limit_counts_pending_invitations_and_holds_under_concurrency
     let org = app.create_org(&owner, "Seats").await;
     app.invite(&owner, &org, "first@example.com", "MEMBER")
         .await;
-    const INVITE: &str = "mutation($id: ID!, $e: String!) { inviteMember(input: { organizationId: $id, email: $e, role: MEMBER }) { id } }";
     // One seat left (owner + one pending of three): two invite at once.
     let (a, b) = tokio::join!(
         owner
             .client
-            .gql(INVITE, json!({ "id": org, "e": "second@example.com" })),
+            .gql(ops::INVITE_MEMBER, json!({ "input": { "organizationId": org, "email": "second@example.com", "role": "MEMBER" } })),
         owner
             .client
-            .gql(INVITE, json!({ "id": org, "e": "third@example.com" })),
+            .gql(ops::INVITE_MEMBER, json!({ "input": { "organizationId": org, "email": "third@example.com", "role": "MEMBER" } })),
     );
     let ok = [&a, &b].iter().filter(|r| r.errors().is_empty()).count();
     assert_eq!(ok, 1, "{} / {}", a.body, b.body);

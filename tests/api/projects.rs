@@ -4,20 +4,13 @@ use serde_json::{Value, json};
 
 use crate::{
     isolation::{snapshot, two_tenants},
-    support::{SignedUp, TestApp},
+    support::{SignedUp, TestApp, ops},
 };
-
-pub const CREATE: &str = "mutation($org: ID!, $name: String!, $d: String) { createProject(input: { organizationId: $org, name: $name, description: $d }) { id name description archivedAt createdBy { id } organization { id } } }";
-const UPDATE: &str = "mutation($id: ID!, $name: String, $d: String) { updateProject(id: $id, input: { name: $name, description: $d }) { id name description updatedAt } }";
-const ARCHIVE: &str = "mutation($id: ID!) { archiveProject(id: $id) { archivedAt } }";
-const RESTORE: &str = "mutation($id: ID!) { restoreProject(id: $id) { archivedAt } }";
-const DELETE: &str = "mutation($id: ID!) { deleteProject(id: $id) }";
-const LIST: &str = "query($org: ID, $first: Int, $after: String, $filter: ProjectFilter) { organization(id: $org) { projects(first: $first, after: $after, filter: $filter) { totalCount pageInfo { hasNextPage hasPreviousPage endCursor } edges { cursor node { id name } } } } }";
 
 pub async fn create(user: &SignedUp, org: &str, name: &str) -> String {
     let res = user
         .client
-        .gql(CREATE, json!({ "org": org, "name": name }))
+        .gql(ops::CREATE_PROJECT, json!({ "org": org, "name": name }))
         .await;
     res.data()["createProject"]["id"]
         .as_str()
@@ -28,7 +21,10 @@ pub async fn create(user: &SignedUp, org: &str, name: &str) -> String {
 async fn names(user: &SignedUp, org: &str, filter: Value) -> Vec<String> {
     let res = user
         .client
-        .gql(LIST, json!({ "org": org, "first": 100, "filter": filter }))
+        .gql(
+            ops::LIST_PROJECTS,
+            json!({ "org": org, "first": 100, "filter": filter }),
+        )
         .await;
     res.data()["organization"]["projects"]["edges"]
         .as_array()
@@ -47,7 +43,7 @@ async fn a_project_lives_through_create_update_archive_restore_delete() {
     let res = owner
         .client
         .gql(
-            CREATE,
+            ops::CREATE_PROJECT,
             json!({ "org": org, "name": "  Apollo ", "d": "To the moon" }),
         )
         .await;
@@ -60,47 +56,59 @@ async fn a_project_lives_through_create_update_archive_restore_delete() {
 
     let res = owner
         .client
-        .gql(UPDATE, json!({ "id": id, "name": "Apollo 11", "d": "" }))
+        .gql(
+            ops::UPDATE_PROJECT,
+            json!({ "id": id, "name": "Apollo 11", "d": "" }),
+        )
         .await;
     assert_eq!(res.data()["updateProject"]["name"], "Apollo 11");
     assert!(res.data()["updateProject"]["description"].is_null());
 
-    assert!(!owner.client.gql(ARCHIVE, json!({ "id": id })).await.data()["archiveProject"]["archivedAt"].is_null());
+    assert!(
+        !owner
+            .client
+            .gql(ops::ARCHIVE_PROJECT, json!({ "id": id }))
+            .await
+            .data()["archiveProject"]["archivedAt"]
+            .is_null()
+    );
     assert!(names(&owner, &org, json!(null)).await.is_empty());
     assert_eq!(
         names(&owner, &org, json!({ "archived": true })).await,
         ["Apollo 11"]
     );
     assert!(
-        owner.client.gql(RESTORE, json!({ "id": id })).await.data()["restoreProject"]["archivedAt"]
+        owner
+            .client
+            .gql(ops::RESTORE_PROJECT, json!({ "id": id }))
+            .await
+            .data()["restoreProject"]["archivedAt"]
             .is_null()
     );
     assert_eq!(names(&owner, &org, json!({})).await, ["Apollo 11"]);
 
     let read = owner
         .client
-        .gql(
-            "query($id: ID!) { project(id: $id) { name } }",
-            json!({ "id": id }),
-        )
+        .gql(ops::PROJECT_NAME, json!({ "id": id }))
         .await;
     assert_eq!(read.data()["project"]["name"], "Apollo 11");
 
     assert_eq!(
-        owner.client.gql(DELETE, json!({ "id": id })).await.data()["deleteProject"],
+        owner
+            .client
+            .gql(ops::DELETE_PROJECT, json!({ "id": id }))
+            .await
+            .data()["deleteProject"],
         true
     );
     let gone = owner
         .client
-        .gql(
-            "query($id: ID!) { project(id: $id) { name } }",
-            json!({ "id": id }),
-        )
+        .gql(ops::PROJECT_NAME, json!({ "id": id }))
         .await;
     assert!(gone.data()["project"].is_null());
     owner
         .client
-        .gql(DELETE, json!({ "id": id }))
+        .gql(ops::DELETE_PROJECT, json!({ "id": id }))
         .await
         .assert_code("NOT_FOUND");
 }
@@ -119,7 +127,7 @@ async fn names_and_descriptions_are_checked() {
         let res = owner
             .client
             .gql(
-                CREATE,
+                ops::CREATE_PROJECT,
                 json!({ "org": org, "name": name, "d": description }),
             )
             .await;
@@ -129,7 +137,7 @@ async fn names_and_descriptions_are_checked() {
     let res = owner
         .client
         .gql(
-            CREATE,
+            ops::CREATE_PROJECT,
             json!({ "org": org, "name": "n".repeat(100), "d": "d".repeat(2000) }),
         )
         .await;
@@ -156,26 +164,33 @@ async fn members_change_their_own_projects_and_viewers_none() {
     let mine = create(&member, &org, "Member's").await;
     viewer
         .client
-        .gql(CREATE, json!({ "org": org, "name": "Viewer's" }))
+        .gql(
+            ops::CREATE_PROJECT,
+            json!({ "org": org, "name": "Viewer's" }),
+        )
         .await
         .assert_code("FORBIDDEN");
 
     member
         .client
-        .gql(UPDATE, json!({ "id": mine, "name": "Mine" }))
+        .gql(ops::UPDATE_PROJECT, json!({ "id": mine, "name": "Mine" }))
         .await
         .data();
     member
         .client
-        .gql(ARCHIVE, json!({ "id": mine }))
+        .gql(ops::ARCHIVE_PROJECT, json!({ "id": mine }))
         .await
         .data();
     member
         .client
-        .gql(RESTORE, json!({ "id": mine }))
+        .gql(ops::RESTORE_PROJECT, json!({ "id": mine }))
         .await
         .data();
-    for op in [UPDATE, ARCHIVE, DELETE] {
+    for op in [
+        ops::UPDATE_PROJECT,
+        ops::ARCHIVE_PROJECT,
+        ops::DELETE_PROJECT,
+    ] {
         member
             .client
             .gql(op, json!({ "id": owners, "name": "Taken" }))
@@ -191,13 +206,20 @@ async fn members_change_their_own_projects_and_viewers_none() {
     assert_eq!(names(&viewer, &org, json!({})).await.len(), 2);
     admin
         .client
-        .gql(UPDATE, json!({ "id": owners, "name": "Renamed by admin" }))
+        .gql(
+            ops::UPDATE_PROJECT,
+            json!({ "id": owners, "name": "Renamed by admin" }),
+        )
         .await
         .data();
-    admin.client.gql(DELETE, json!({ "id": mine })).await.data();
+    admin
+        .client
+        .gql(ops::DELETE_PROJECT, json!({ "id": mine }))
+        .await
+        .data();
     member
         .client
-        .gql(DELETE, json!({ "id": owners }))
+        .gql(ops::DELETE_PROJECT, json!({ "id": owners }))
         .await
         .assert_code("FORBIDDEN");
 }
@@ -219,7 +241,10 @@ async fn walking_the_pages_returns_every_row_once_in_order_while_rows_are_added(
     loop {
         let res = owner
             .client
-            .gql(LIST, json!({ "org": org, "first": 3, "after": after }))
+            .gql(
+                ops::LIST_PROJECTS,
+                json!({ "org": org, "first": 3, "after": after }),
+            )
             .await;
         let conn = res.data()["organization"]["projects"].clone();
         assert_eq!(conn["pageInfo"]["hasPreviousPage"], after.is_some());
@@ -239,7 +264,7 @@ async fn walking_the_pages_returns_every_row_once_in_order_while_rows_are_added(
 
     let total = owner
         .client
-        .gql(LIST, json!({ "org": org, "first": 1 }))
+        .gql(ops::LIST_PROJECTS, json!({ "org": org, "first": 1 }))
         .await;
     assert_eq!(
         total.data()["organization"]["projects"]["totalCount"],
@@ -266,7 +291,10 @@ async fn search_filters_by_name_ignoring_case() {
     );
     let res = owner
         .client
-        .gql(LIST, json!({ "org": org, "filter": { "search": "web" } }))
+        .gql(
+            ops::LIST_PROJECTS,
+            json!({ "org": org, "filter": { "search": "web" } }),
+        )
         .await;
     assert_eq!(res.data()["organization"]["projects"]["totalCount"], 2);
 }
@@ -277,23 +305,26 @@ async fn project_ids_of_another_organization_are_not_found() {
     let project_b = create(&t.owner_b, &t.org_b, "Secret plans").await;
     let before = snapshot(&t).await;
     let c = &t.intruder.client;
-    let res = c
-        .gql(
-            "query($id: ID!) { project(id: $id) { name } }",
-            json!({ "id": project_b }),
-        )
-        .await;
+    let res = c.gql(ops::PROJECT_NAME, json!({ "id": project_b })).await;
     assert!(res.data()["project"].is_null());
-    for op in [UPDATE, ARCHIVE, RESTORE, DELETE] {
+    for op in [
+        ops::UPDATE_PROJECT,
+        ops::ARCHIVE_PROJECT,
+        ops::RESTORE_PROJECT,
+        ops::DELETE_PROJECT,
+    ] {
         let res = c.gql(op, json!({ "id": project_b, "name": "Pwned" })).await;
         assert_eq!(res.code(), "NOT_FOUND", "{op}: {}", res.body);
     }
-    c.gql(CREATE, json!({ "org": t.org_b, "name": "Planted" }))
-        .await
-        .assert_code("NOT_FOUND");
-    let res = c.gql(LIST, json!({ "org": t.org_b })).await;
+    c.gql(
+        ops::CREATE_PROJECT,
+        json!({ "org": t.org_b, "name": "Planted" }),
+    )
+    .await
+    .assert_code("NOT_FOUND");
+    let res = c.gql(ops::LIST_PROJECTS, json!({ "org": t.org_b })).await;
     assert!(res.data()["organization"].is_null());
-    let own = c.gql(LIST, json!({ "org": t.org_a })).await;
+    let own = c.gql(ops::LIST_PROJECTS, json!({ "org": t.org_a })).await;
     assert_eq!(own.data()["organization"]["projects"]["totalCount"], 0);
 
     let after = t

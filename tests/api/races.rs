@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use crate::support::TestApp;
+use crate::support::{TestApp, ops};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_owners_demoting_each_other_leave_one_owner() {
@@ -12,13 +12,7 @@ async fn two_owners_demoting_each_other_leave_one_owner() {
     let second = app
         .join_new(&first, &org, "second@example.com", "OWNER")
         .await;
-    let res = first
-        .client
-        .gql(
-            "query($id: ID) { organization(id: $id) { members { edges { node { id user { id } } } } } }",
-            json!({ "id": org }),
-        )
-        .await;
+    let res = first.client.gql(ops::MEMBERS, json!({ "id": org })).await;
     let edges = res.data()["organization"]["members"]["edges"]
         .as_array()
         .unwrap()
@@ -94,19 +88,17 @@ async fn one_invitation_accepted_twice_at_once_makes_one_membership() {
         .invite(&owner, &org, "guest@example.com", "MEMBER")
         .await;
     let other_session = app.client().with_bearer(&guest.token);
-    const ACCEPT: &str = "mutation($t: String!) { acceptInvitation(token: $t) { id } }";
     let (a, b) = tokio::join!(
-        guest.client.gql(ACCEPT, json!({ "t": token })),
-        other_session.gql(ACCEPT, json!({ "t": token })),
+        guest
+            .client
+            .gql(ops::ACCEPT_INVITATION, json!({ "t": token })),
+        other_session.gql(ops::ACCEPT_INVITATION, json!({ "t": token })),
     );
     let ok = [&a, &b].iter().filter(|r| r.errors().is_empty()).count();
     assert_eq!(ok, 1, "{} / {}", a.body, b.body);
     let members = owner
         .client
-        .gql(
-            "query($id: ID) { organization(id: $id) { members { totalCount } } }",
-            json!({ "id": org }),
-        )
+        .gql(ops::MEMBER_COUNT, json!({ "id": org }))
         .await;
     assert_eq!(members.data()["organization"]["members"]["totalCount"], 2);
 }

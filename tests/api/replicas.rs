@@ -10,25 +10,20 @@ use std::{collections::HashMap, time::Duration};
 
 use serde_json::{Value, json};
 
-use crate::{
-    projects::create,
-    support::{
-        SignedUp, TestApp, TestConfig, TestDatabase,
-        database::is_postgres,
-        fake_stripe::{self, FakeStripe, SubSpec},
-        fault_proxy::{FaultProxy, upstream_of},
-        raw_id,
-        ws::{Auth, Subscription},
-    },
+use crate::support::{
+    SignedUp, TestApp, TestConfig, TestDatabase, create_project,
+    database::is_postgres,
+    fake_stripe::{self, FakeStripe, SubSpec},
+    fault_proxy::{FaultProxy, upstream_of},
+    ops, raw_id,
+    ws::{Auth, Subscription},
 };
-
-pub const EVENTS: &str = "subscription($org: ID!, $after: String) { projectEvents(organizationId: $org, after: $after) { kind projectId cursor project { name } } }";
 
 async fn subscribe(app: &TestApp, user: &SignedUp, org: &str, after: Option<&str>) -> Subscription {
     Subscription::start(
         &app.base_url,
         Auth::Bearer(&user.token),
-        EVENTS,
+        ops::RESUMABLE_PROJECT_EVENTS,
         json!({ "org": org, "after": after }),
     )
     .await
@@ -45,20 +40,14 @@ pub async fn next_event(events: &mut Subscription) -> Value {
 
 pub async fn rename(user: &SignedUp, project: &str, name: &str) {
     user.client
-        .gql(
-            "mutation($id: ID!, $name: String) { updateProject(id: $id, input: { name: $name }) { id } }",
-            json!({ "id": project, "name": name }),
-        )
+        .gql(ops::RENAME_PROJECT, json!({ "id": project, "name": name }))
         .await
         .data();
 }
 
 async fn delete(user: &SignedUp, project: &str) {
     user.client
-        .gql(
-            "mutation($id: ID!) { deleteProject(id: $id) }",
-            json!({ "id": project }),
-        )
+        .gql(ops::DELETE_PROJECT, json!({ "id": project }))
         .await
         .data();
 }
@@ -71,16 +60,16 @@ async fn a_resumed_subscription_receives_exactly_what_it_missed_in_order() {
     let elsewhere = app.create_org(&owner, "Elsewhere").await;
 
     let mut events = subscribe(&app, &owner, &org, None).await;
-    let first = create(&owner, &org, "First").await;
+    let first = create_project(&owner, &org, "First").await;
     let seen = next_event(&mut events).await;
     assert_eq!(seen["projectId"], first.as_str());
     let cursor = seen["cursor"].as_str().unwrap().to_owned();
     drop(events);
 
     // While nobody listens: three changes here, one in another organization.
-    let second = create(&owner, &org, "Second").await;
+    let second = create_project(&owner, &org, "Second").await;
     rename(&owner, &second, "Second, renamed").await;
-    create(&owner, &elsewhere, "Not this organization's").await;
+    create_project(&owner, &elsewhere, "Not this organization's").await;
     delete(&owner, &first).await;
 
     let mut resumed = subscribe(&app, &owner, &org, Some(&cursor)).await;
@@ -107,7 +96,7 @@ async fn a_resumed_subscription_receives_exactly_what_it_missed_in_order() {
         ]
     );
     // Then live, with nothing given twice.
-    let third = create(&owner, &org, "Third").await;
+    let third = create_project(&owner, &org, "Third").await;
     let live = next_event(&mut resumed).await;
     assert_eq!(
         (live["kind"].as_str(), live["projectId"].as_str()),
@@ -127,12 +116,12 @@ async fn a_cursor_older_than_the_log_keeps_is_cursor_expired() {
     let owner = app.sign_up("owner@example.com", "Owner").await;
     let org = app.create_org(&owner, "Pruned").await;
     let mut events = subscribe(&app, &owner, &org, None).await;
-    create(&owner, &org, "Old").await;
+    create_project(&owner, &org, "Old").await;
     let cursor = next_event(&mut events).await["cursor"]
         .as_str()
         .unwrap()
         .to_owned();
-    create(&owner, &org, "Older than the window too").await;
+    create_project(&owner, &org, "Older than the window too").await;
     next_event(&mut events).await;
     drop(events);
     let pruned = app
@@ -152,7 +141,7 @@ async fn a_cursor_older_than_the_log_keeps_is_cursor_expired() {
     // Subscribing afresh works, and a cursor that was never handed out is
     // the client's mistake.
     let mut fresh = subscribe(&app, &owner, &org, None).await;
-    create(&owner, &org, "New").await;
+    create_project(&owner, &org, "New").await;
     assert_eq!(next_event(&mut fresh).await["kind"], "CREATED");
     for forged in ["not-a-cursor", "ZTotMQ", ""] {
         let mut bad = subscribe(&app, &owner, &org, Some(forged)).await;
@@ -194,7 +183,7 @@ async fn an_event_committed_while_a_replicas_connection_was_cut_still_arrives() 
     proxy.cut();
     // Long enough for A to notice it has lost its connections.
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    let made = create(&owner, &org, "Made while A was cut off").await;
+    let made = create_project(&owner, &org, "Made while A was cut off").await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     proxy.resume();
 
@@ -233,8 +222,8 @@ async fn three_replicas_deliver_each_event_once_to_each_subscriber() {
         let client = replica.client().with_bearer(&owner.token);
         let (a, b) = (format!("Round {round} a"), format!("Round {round} b"));
         let (one, two) = tokio::join!(
-            client.gql(crate::projects::CREATE, json!({ "org": org, "name": a })),
-            client.gql(crate::projects::CREATE, json!({ "org": org, "name": b })),
+            client.gql(ops::CREATE_PROJECT, json!({ "org": org, "name": a })),
+            client.gql(ops::CREATE_PROJECT, json!({ "org": org, "name": b })),
         );
         for res in [one, two] {
             made.push(
@@ -316,7 +305,7 @@ async fn three_replicas_send_each_mail_once_and_push_each_seat_count_once() {
         let client = replicas[i % 3].client().with_bearer(&owner.token);
         client
             .gql(
-                "mutation($input: InviteMemberInput!) { inviteMember(input: $input) { id } }",
+                ops::INVITE_MEMBER,
                 json!({ "input": { "organizationId": org, "email": email, "role": "MEMBER" } }),
             )
             .await
@@ -352,7 +341,7 @@ async fn three_replicas_send_each_mail_once_and_push_each_seat_count_once() {
         replicas[i % 3]
             .client()
             .gql(
-                "mutation($input: SignUpInput!) { signUp(input: $input) { token } }",
+                ops::SIGN_UP,
                 json!({ "input": {
                     "email": email, "password": crate::support::PASSWORD, "name": "Member",
                     "invitationToken": token

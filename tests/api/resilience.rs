@@ -8,17 +8,13 @@ use std::time::{Duration, Instant};
 use sea_orm::{ConnectionTrait, TransactionTrait};
 use serde_json::json;
 
-use crate::{
-    projects::create,
-    support::{
-        TestApp, TestConfig, TestDatabase,
-        database::is_postgres,
-        fault_proxy::{FaultProxy, upstream_of},
-        ws::{Auth, Subscription},
-    },
+use crate::support::{
+    TestApp, TestConfig, TestDatabase, create_project,
+    database::is_postgres,
+    fault_proxy::{FaultProxy, upstream_of},
+    ops,
+    ws::{Auth, Subscription},
 };
-
-const VIEWER: &str = "{ viewer { id } }";
 
 /// A server whose database connections go through a fault proxy, with
 /// deadlines short enough for a test.
@@ -56,9 +52,12 @@ async fn readyz(app: &TestApp) -> (u16, Duration) {
 async fn ask(app: &TestApp, token: &str) -> (String, Duration) {
     let client = app.client().with_bearer(token);
     let started = Instant::now();
-    let response = tokio::time::timeout(Duration::from_secs(30), client.gql(VIEWER, json!({})))
-        .await
-        .expect("an answer within 30 s");
+    let response = tokio::time::timeout(
+        Duration::from_secs(30),
+        client.gql(ops::VIEWER_ID, json!({})),
+    )
+    .await
+    .expect("an answer within 30 s");
     let code = if response.errors().is_empty() {
         "OK".to_owned()
     } else {
@@ -107,10 +106,12 @@ async fn a_hung_database_is_reported_quickly_and_recovered_from() {
             let (url, token) = (app.base_url.clone(), owner.token.clone());
             tokio::spawn(async move {
                 let client = crate::support::Client::new(&url).with_bearer(&token);
-                let response =
-                    tokio::time::timeout(Duration::from_secs(30), client.gql(VIEWER, json!({})))
-                        .await
-                        .expect("an answer within 30 s");
+                let response = tokio::time::timeout(
+                    Duration::from_secs(30),
+                    client.gql(ops::VIEWER_ID, json!({})),
+                )
+                .await
+                .expect("an answer within 30 s");
                 response.code()
             })
         })
@@ -143,11 +144,11 @@ async fn a_hung_database_is_reported_quickly_and_recovered_from() {
     assert_eq!(readyz(&app).await.0, 200);
 
     // Live events flow again: the LISTEN connection hung too and is replaced.
-    let project = create(&owner, &org, "Live").await;
+    let project = create_project(&owner, &org, "Live").await;
     let mut events = Subscription::start(
         &app.base_url,
         Auth::Bearer(&owner.token),
-        crate::subscriptions::EVENTS,
+        ops::PROJECT_EVENTS,
         json!({ "org": org }),
     )
     .await;
@@ -156,8 +157,8 @@ async fn a_hung_database_is_reported_quickly_and_recovered_from() {
         owner
             .client
             .gql(
-                "mutation($id: ID!) { updateProject(id: $id, input: { name: \"Renamed\" }) { id } }",
-                json!({ "id": project }),
+                ops::RENAME_PROJECT,
+                json!({ "id": project, "name": "Renamed" }),
             )
             .await
             .data();

@@ -7,16 +7,17 @@ use serde_json::json;
 use crate::{
     accounts::exec,
     oauth::{app_with, begin_in, finish, user},
-    support::{Client, PASSWORD, TestApp, TestConfig, fake_oauth::FakeOAuth, link_token, row_id},
+    support::{
+        Client, PASSWORD, TestApp, TestConfig, fake_oauth::FakeOAuth, link_token, ops, row_id,
+    },
 };
 
-const SIGN_IN: &str = "mutation($email: String!, $password: String!) { signIn(input: { email: $email, password: $password }) { token } }";
-const SIGN_UP: &str =
-    "mutation($input: SignUpInput!) { signUp(input: $input) { token user { id } } }";
-const VIEWER: &str = "{ viewer { id email sessions { id current } } }";
-
 async fn viewer_of(app: &TestApp, token: &str) -> serde_json::Value {
-    let res = app.client().with_bearer(token).gql(VIEWER, json!({})).await;
+    let res = app
+        .client()
+        .with_bearer(token)
+        .gql(ops::VIEWER, json!({}))
+        .await;
     res.data()["viewer"].clone()
 }
 
@@ -33,13 +34,13 @@ async fn signing_in_ends_the_session_the_client_presented() {
     let res = lee
         .client
         .gql(
-            SIGN_IN,
+            ops::SIGN_IN,
             json!({ "email": "lee@example.com", "password": PASSWORD }),
         )
         .await;
     let fresh = res.data()["signIn"]["token"].as_str().unwrap().to_owned();
     assert!(viewer_of(&app, &copied).await.is_null());
-    let me = lee.client.gql(VIEWER, json!({})).await;
+    let me = lee.client.gql(ops::VIEWER, json!({})).await;
     let sessions = me.data()["viewer"]["sessions"].as_array().unwrap().clone();
     assert_eq!(sessions.len(), 1, "{sessions:?}");
     assert_eq!(sessions[0]["current"], true);
@@ -49,7 +50,7 @@ async fn signing_in_ends_the_session_the_client_presented() {
         .client()
         .with_bearer(&fresh)
         .gql(
-            SIGN_IN,
+            ops::SIGN_IN,
             json!({ "email": "lee@example.com", "password": PASSWORD }),
         )
         .await;
@@ -61,7 +62,7 @@ async fn signing_in_ends_the_session_the_client_presented() {
     let on_kims = app.client().with_bearer(&kim.token);
     on_kims
         .gql(
-            SIGN_IN,
+            ops::SIGN_IN,
             json!({ "email": "lee@example.com", "password": PASSWORD }),
         )
         .await
@@ -75,7 +76,7 @@ async fn a_failed_sign_in_leaves_the_presented_session_alone() {
     let lee = app.sign_up("lee@example.com", "Lee").await;
     lee.client
         .gql(
-            SIGN_IN,
+            ops::SIGN_IN,
             json!({ "email": "lee@example.com", "password": "not the password" }),
         )
         .await
@@ -84,27 +85,31 @@ async fn a_failed_sign_in_leaves_the_presented_session_alone() {
 }
 
 #[tokio::test]
-async fn signing_up_and_resetting_end_the_presented_session() {
+async fn signing_up_ends_the_session_the_browser_presented() {
     let app = TestApp::spawn().await;
     let lee = app.sign_up("lee@example.com", "Lee").await;
-
     // A new account made in Lee's browser.
     let res = lee
         .client
         .gql(
-            SIGN_UP,
+            ops::SIGN_UP,
             json!({ "input": { "email": "other@example.com", "password": PASSWORD, "name": "Other" } }),
         )
         .await;
     res.data();
     assert!(viewer_of(&app, &lee.token).await.is_null());
+}
 
+#[tokio::test]
+async fn resetting_a_password_ends_the_session_the_browser_presented() {
+    let app = TestApp::spawn().await;
+    app.sign_up("other@example.com", "Other").await;
     // A reset link used in a browser holding someone else's session.
     let kim = app.sign_up("kim@example.com", "Kim").await;
     app.client()
         .gql(
-            "mutation { requestPasswordReset(email: \"other@example.com\") }",
-            json!({}),
+            ops::REQUEST_PASSWORD_RESET,
+            json!({ "e": "other@example.com" }),
         )
         .await
         .data();
@@ -131,7 +136,7 @@ async fn a_provider_sign_in_ends_the_session_the_browser_presented() {
     let trip = begin_in(lee.client.clone(), "acme", "http://app.test/").await;
     assert_eq!(finish(&trip, &trip.callback).await, "http://app.test/");
     assert!(viewer_of(&app, &lee.token).await.is_null());
-    let me = trip.browser.gql(VIEWER, json!({})).await;
+    let me = trip.browser.gql(ops::VIEWER, json!({})).await;
     assert_eq!(me.data()["viewer"]["email"], "other@example.com");
 }
 
@@ -169,7 +174,7 @@ async fn a_session_used_within_a_short_idle_timeout_stays_alive() {
     let lee = app.sign_up("lee@example.com", "Lee").await;
     for round in 0..6 {
         idle_for(&app, &lee.user_id, Duration::seconds(8)).await;
-        let res = lee.client.gql(VIEWER, json!({})).await;
+        let res = lee.client.gql(ops::VIEWER, json!({})).await;
         assert!(
             !res.data()["viewer"].is_null(),
             "the session lapsed after {} s of use every 8 s",
@@ -180,7 +185,7 @@ async fn a_session_used_within_a_short_idle_timeout_stays_alive() {
     assert!(last_seen(&app, &lee.user_id).await > Utc::now() - Duration::seconds(5));
     idle_for(&app, &lee.user_id, Duration::seconds(21)).await;
     assert!(
-        lee.client.gql(VIEWER, json!({})).await.data()["viewer"].is_null(),
+        lee.client.gql(ops::VIEWER, json!({})).await.data()["viewer"].is_null(),
         "an idle session outlived its timeout"
     );
 }
@@ -191,15 +196,15 @@ async fn a_session_used_within_a_short_idle_timeout_stays_alive() {
 async fn last_seen_is_not_written_on_every_request() {
     let app = TestApp::spawn_with(TestConfig::default().var("SESSION_IDLE_TIMEOUT", "5m")).await;
     let lee: Client = app.sign_up("lee@example.com", "Lee").await.client;
-    let id = lee.gql(VIEWER, json!({})).await.data()["viewer"]["id"]
+    let id = lee.gql(ops::VIEWER, json!({})).await.data()["viewer"]["id"]
         .as_str()
         .unwrap()
         .to_owned();
     idle_for(&app, &id, Duration::seconds(20)).await;
     let before = last_seen(&app, &id).await;
-    lee.gql(VIEWER, json!({})).await.data();
+    lee.gql(ops::VIEWER, json!({})).await.data();
     assert_eq!(last_seen(&app, &id).await, before, "written within a tenth");
     idle_for(&app, &id, Duration::seconds(11)).await;
-    lee.gql(VIEWER, json!({})).await.data();
+    lee.gql(ops::VIEWER, json!({})).await.data();
     assert!(last_seen(&app, &id).await > Utc::now() - Duration::seconds(5));
 }

@@ -7,15 +7,10 @@
 use serde_json::json;
 
 use crate::{
-    oauth::{VIEWER, app_with, begin, finish, user},
-    support::{Client, PASSWORD, TestApp, fake_oauth::FakeOAuth, link_token},
+    oauth::{app_with, begin, finish, user},
+    support::{Client, PASSWORD, TestApp, fake_oauth::FakeOAuth, link_token, ops},
 };
 
-const SIGN_IN: &str = "mutation($email: String!, $password: String!) { signIn(input: { email: $email, password: $password }) { token } }";
-const SIGN_UP: &str =
-    "mutation($input: SignUpInput!) { signUp(input: $input) { user { id emailVerified } } }";
-const ACCEPT: &str = "mutation($t: String!) { acceptInvitation(token: $t) { role } }";
-const STATUS: &str = "query($t: String!) { invitation(token: $t) { status } }";
 const OWN_PASSWORD: &str = "the owner's own password";
 
 /// The address's owner claims it through a reset link; returns their client,
@@ -23,10 +18,7 @@ const OWN_PASSWORD: &str = "the owner's own password";
 async fn claim_by_reset(app: &TestApp, email: &str) -> Client {
     let before = app.mailbox.snapshot();
     app.client()
-        .gql(
-            "mutation($e: String!) { requestPasswordReset(email: $e) }",
-            json!({ "e": email }),
-        )
+        .gql(ops::REQUEST_PASSWORD_RESET, json!({ "e": email }))
         .await
         .data();
     let mail = app
@@ -45,10 +37,13 @@ async fn claim_by_reset(app: &TestApp, email: &str) -> Client {
 }
 
 async fn assert_shut_out(app: &TestApp, squatter: &Client, email: &str) {
-    let res = squatter.gql(VIEWER, json!({})).await;
+    let res = squatter.gql(ops::VIEWER, json!({})).await;
     assert!(res.data()["viewer"].is_null(), "{}", res.body);
     app.client()
-        .gql(SIGN_IN, json!({ "email": email, "password": PASSWORD }))
+        .gql(
+            ops::SIGN_IN,
+            json!({ "email": email, "password": PASSWORD }),
+        )
         .await
         .assert_code("UNAUTHENTICATED");
 }
@@ -64,21 +59,21 @@ async fn a_provider_does_not_link_to_a_squatted_address_until_it_is_claimed() {
     let trip = begin(&app, "acme", "http://app.test/").await;
     let landed = finish(&trip, &trip.callback).await;
     assert_eq!(landed, "http://app.test/?error=unverified_account");
-    assert!(trip.browser.gql(VIEWER, json!({})).await.data()["viewer"].is_null());
-    let theirs = squatter.client.gql(VIEWER, json!({})).await;
+    assert!(trip.browser.gql(ops::VIEWER, json!({})).await.data()["viewer"].is_null());
+    let theirs = squatter.client.gql(ops::VIEWER, json!({})).await;
     let theirs = &theirs.data()["viewer"];
     assert_eq!(theirs["emailVerified"], false);
     assert!(theirs["linkedAccounts"].as_array().unwrap().is_empty());
 
     let owner = claim_by_reset(&app, "victim@example.com").await;
     assert_shut_out(&app, &squatter.client, "victim@example.com").await;
-    let mine = owner.gql(VIEWER, json!({})).await;
+    let mine = owner.gql(ops::VIEWER, json!({})).await;
     assert_eq!(mine.data()["viewer"]["emailVerified"], true);
 
     // Claimed, the address links: the provider signs in to the same account.
     let again = begin(&app, "acme", "http://app.test/").await;
     assert_eq!(finish(&again, &again.callback).await, "http://app.test/");
-    let me = again.browser.gql(VIEWER, json!({})).await;
+    let me = again.browser.gql(ops::VIEWER, json!({})).await;
     assert_eq!(me.data()["viewer"]["id"], squatter.user_id.as_str());
     assert_eq!(me.data()["viewer"]["linkedAccounts"][0]["provider"], "acme");
     assert_shut_out(&app, &squatter.client, "victim@example.com").await;
@@ -98,7 +93,7 @@ async fn an_invitation_does_not_join_a_squatted_address_until_it_is_claimed() {
     let res = app
         .client()
         .gql(
-            SIGN_UP,
+            ops::SIGN_UP,
             json!({ "input": {
                 "email": "invitee@example.com", "password": OWN_PASSWORD,
                 "name": "Invitee", "invitationToken": token
@@ -117,9 +112,15 @@ async fn an_invitation_does_not_join_a_squatted_address_until_it_is_claimed() {
     );
 
     // The link leaks to the squatter: the unverified account cannot accept.
-    let res = squatter.client.gql(ACCEPT, json!({ "t": token })).await;
+    let res = squatter
+        .client
+        .gql(ops::ACCEPT_INVITATION, json!({ "t": token }))
+        .await;
     res.assert_code("FORBIDDEN");
-    let status = app.client().gql(STATUS, json!({ "t": token })).await;
+    let status = app
+        .client()
+        .gql(ops::INVITATION, json!({ "t": token }))
+        .await;
     assert_eq!(status.data()["invitation"]["status"], "PENDING");
     let orgs = squatter
         .client
@@ -130,7 +131,9 @@ async fn an_invitation_does_not_join_a_squatted_address_until_it_is_claimed() {
     // The invitee claims the address, then accepts.
     let invitee = claim_by_reset(&app, "invitee@example.com").await;
     assert_shut_out(&app, &squatter.client, "invitee@example.com").await;
-    let res = invitee.gql(ACCEPT, json!({ "t": token })).await;
+    let res = invitee
+        .gql(ops::ACCEPT_INVITATION, json!({ "t": token }))
+        .await;
     assert_eq!(res.data()["acceptInvitation"]["role"], "ADMIN");
 }
 
@@ -146,7 +149,7 @@ async fn a_verified_account_is_told_to_sign_in_and_accept() {
     let res = app
         .client()
         .gql(
-            SIGN_UP,
+            ops::SIGN_UP,
             json!({ "input": {
                 "email": "member@example.com", "password": OWN_PASSWORD,
                 "name": "Again", "invitationToken": token
@@ -160,6 +163,9 @@ async fn a_verified_account_is_told_to_sign_in_and_accept() {
             .unwrap()
             .contains("sign in")
     );
-    let res = member.client.gql(ACCEPT, json!({ "t": token })).await;
+    let res = member
+        .client
+        .gql(ops::ACCEPT_INVITATION, json!({ "t": token }))
+        .await;
     assert_eq!(res.data()["acceptInvitation"]["role"], "MEMBER");
 }

@@ -4,15 +4,10 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::{
-    projects::create,
-    support::{
-        TestApp, TestConfig, TestDatabase,
-        ws::{Auth, Subscription},
-    },
+use crate::support::{
+    TestApp, TestConfig, TestDatabase, create_project, ops,
+    ws::{Auth, Subscription},
 };
-
-pub const EVENTS: &str = "subscription($org: ID!) { projectEvents(organizationId: $org) { kind projectId project { name } } }";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn members_receive_project_events_after_commit() {
@@ -22,12 +17,12 @@ async fn members_receive_project_events_after_commit() {
     let mut events = Subscription::start(
         &app.base_url,
         Auth::Bearer(&owner.token),
-        EVENTS,
+        ops::PROJECT_EVENTS,
         json!({ "org": org }),
     )
     .await;
 
-    let id = create(&owner, &org, "Streamed").await;
+    let id = create_project(&owner, &org, "Streamed").await;
     let next = events.next().await;
     assert_eq!(next["type"], "next", "{next}");
     let event = &next["payload"]["data"]["projectEvents"];
@@ -37,10 +32,7 @@ async fn members_receive_project_events_after_commit() {
 
     owner
         .client
-        .gql(
-            "mutation($id: ID!) { archiveProject(id: $id) { id } }",
-            json!({ "id": id }),
-        )
+        .gql(ops::ARCHIVE_PROJECT, json!({ "id": id }))
         .await
         .data();
     assert_eq!(
@@ -49,10 +41,7 @@ async fn members_receive_project_events_after_commit() {
     );
     owner
         .client
-        .gql(
-            "mutation($id: ID!) { deleteProject(id: $id) }",
-            json!({ "id": id }),
-        )
+        .gql(ops::DELETE_PROJECT, json!({ "id": id }))
         .await
         .data();
     let deleted = events.next().await;
@@ -64,10 +53,10 @@ async fn members_receive_project_events_after_commit() {
 
     // Another organization's changes are not sent; a failed change sends nothing.
     let other = app.create_org(&owner, "Elsewhere").await;
-    create(&owner, &other, "Not here").await;
+    create_project(&owner, &other, "Not here").await;
     owner
         .client
-        .gql(crate::projects::CREATE, json!({ "org": org, "name": "" }))
+        .gql(ops::CREATE_PROJECT, json!({ "org": org, "name": "" }))
         .await
         .assert_code("BAD_USER_INPUT");
     events.expect_silence(Duration::from_millis(500)).await;
@@ -86,11 +75,11 @@ async fn the_session_cookie_authenticates_from_an_allowed_origin_only() {
             cookie: &cookie,
             origin: Some("http://app.test"),
         },
-        EVENTS,
+        ops::PROJECT_EVENTS,
         json!({ "org": org }),
     )
     .await;
-    create(&owner, &org, "Seen").await;
+    create_project(&owner, &org, "Seen").await;
     assert_eq!(events.next().await["type"], "next");
 
     let mut foreign = Subscription::start(
@@ -99,7 +88,7 @@ async fn the_session_cookie_authenticates_from_an_allowed_origin_only() {
             cookie: &cookie,
             origin: Some("https://evil.example"),
         },
-        EVENTS,
+        ops::PROJECT_EVENTS,
         json!({ "org": org }),
     )
     .await;
@@ -111,7 +100,7 @@ async fn the_session_cookie_authenticates_from_an_allowed_origin_only() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn non_members_are_refused_and_removed_members_stop_receiving() {
+async fn a_non_member_is_refused_the_organizations_events() {
     let app = TestApp::spawn().await;
     let owner = app.sign_up("owner@example.com", "Owner").await;
     let org = app.create_org(&owner, "Closed").await;
@@ -119,7 +108,7 @@ async fn non_members_are_refused_and_removed_members_stop_receiving() {
     let mut refused = Subscription::start(
         &app.base_url,
         Auth::Bearer(&outsider.token),
-        EVENTS,
+        ops::PROJECT_EVENTS,
         json!({ "org": org }),
     )
     .await;
@@ -128,23 +117,26 @@ async fn non_members_are_refused_and_removed_members_stop_receiving() {
         message["payload"]["errors"][0]["extensions"]["code"], "NOT_FOUND",
         "{message}"
     );
+}
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_removed_member_is_told_and_stops_receiving() {
+    let app = TestApp::spawn().await;
+    let owner = app.sign_up("owner@example.com", "Owner").await;
+    let org = app.create_org(&owner, "Closed").await;
     let member = app
         .join_new(&owner, &org, "member@example.com", "MEMBER")
         .await;
     let mut events = Subscription::start(
         &app.base_url,
         Auth::Bearer(&member.token),
-        EVENTS,
+        ops::PROJECT_EVENTS,
         json!({ "org": org }),
     )
     .await;
-    create(&owner, &org, "Before").await;
+    create_project(&owner, &org, "Before").await;
     assert_eq!(events.next().await["type"], "next");
-    let members = owner
-        .client
-        .gql("query($id: ID) { organization(id: $id) { members { edges { node { id user { id } } } } } }", json!({ "id": org }))
-        .await;
+    let members = owner.client.gql(ops::MEMBERS, json!({ "id": org })).await;
     let membership = members.data()["organization"]["members"]["edges"]
         .as_array()
         .unwrap()
@@ -154,13 +146,10 @@ async fn non_members_are_refused_and_removed_members_stop_receiving() {
         .clone();
     owner
         .client
-        .gql(
-            "mutation($m: ID!) { removeMember(membershipId: $m) }",
-            json!({ "m": membership }),
-        )
+        .gql(ops::REMOVE_MEMBER, json!({ "id": membership }))
         .await
         .data();
-    create(&owner, &org, "After").await;
+    create_project(&owner, &org, "After").await;
     // Told why, then the subscription completes.
     let last = events.next().await;
     assert_eq!(
@@ -187,11 +176,11 @@ async fn events_cross_server_processes_on_postgres() {
     let mut events = Subscription::start(
         &second.base_url,
         Auth::Bearer(&owner.token),
-        EVENTS,
+        ops::PROJECT_EVENTS,
         json!({ "org": org }),
     )
     .await;
-    let id = create(&owner, &org, "Made on the first").await;
+    let id = create_project(&owner, &org, "Made on the first").await;
     let next = events.next().await;
     assert_eq!(
         next["payload"]["data"]["projectEvents"]["projectId"],

@@ -6,7 +6,7 @@
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use serde_json::{Value, json};
 
-use crate::support::{SignedUp, TestApp, TestConfig};
+use crate::support::{SignedUp, TestApp, TestConfig, create_project};
 
 /// Text no argument of ours takes, by what it is.
 const HOSTILE: [(&str, &str); 12] = [
@@ -307,7 +307,7 @@ fn cases() -> Vec<Case> {
 async fn fixture(app: &TestApp) -> Fixture {
     let owner = app.sign_up("owner@example.com", "Owner").await;
     let org = app.create_org(&owner, "Acme").await;
-    let project = crate::projects::create(&owner, &org, "Apollo").await;
+    let project = create_project(&owner, &org, "Apollo").await;
     Fixture {
         owner,
         org,

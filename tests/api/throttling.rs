@@ -3,13 +3,14 @@
 
 use serde_json::{Value, json};
 
-use crate::support::{PASSWORD, TestApp, TestConfig};
-
-const SIGN_IN: &str = "mutation($email: String!, $password: String!) { signIn(input: { email: $email, password: $password }) { token } }";
+use crate::support::{PASSWORD, TestApp, TestConfig, ops};
 
 async fn attempt(app: &TestApp, email: &str, password: &str) -> crate::support::GqlResponse {
     app.client()
-        .gql(SIGN_IN, json!({ "email": email, "password": password }))
+        .gql(
+            ops::SIGN_IN,
+            json!({ "email": email, "password": password }),
+        )
         .await
 }
 
@@ -92,7 +93,7 @@ async fn batched_sign_ins_each_count() {
     let app =
         TestApp::spawn_with(TestConfig::default().var("RATE_LIMIT_SIGNIN_ACCOUNT", "2/15m")).await;
     app.sign_up("batch@example.com", "Batch").await;
-    let op = json!({ "query": SIGN_IN, "variables": { "email": "batch@example.com", "password": "nope nope" } });
+    let op = json!({ "query": ops::SIGN_IN, "variables": { "email": "batch@example.com", "password": "nope nope" } });
     let res = app.client().post_json(&json!([op, op, op, op])).await;
     let codes: Vec<Value> = res
         .body
@@ -180,7 +181,10 @@ async fn at_once(app: &TestApp, attempts: Vec<(String, String)>) -> Vec<String> 
         let client = app.client();
         async move {
             let res = client
-                .gql(SIGN_IN, json!({ "email": email, "password": password }))
+                .gql(
+                    ops::SIGN_IN,
+                    json!({ "email": email, "password": password }),
+                )
                 .await;
             if res.errors().is_empty() {
                 "OK".to_owned()

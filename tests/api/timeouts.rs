@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use sea_orm::ConnectionTrait;
 use serde_json::json;
 
-use crate::support::{TestApp, TestConfig, database::is_postgres, http_raw::RawConnection};
+use crate::support::{TestApp, TestConfig, database::is_postgres, http_raw::RawConnection, ops};
 
 /// Deadlines of a second, so the tests take seconds.
 async fn spawn_with_short_deadlines() -> TestApp {
@@ -105,7 +105,7 @@ async fn a_body_sent_slowly_is_cut_off() {
     assert!(received.contains("\"code\":\"BAD_REQUEST\""), "{received}");
 
     // A body that arrives in time is answered as usual.
-    let res = app.client().gql("{ apiVersion }", json!({})).await;
+    let res = app.client().gql(ops::API_VERSION, json!({})).await;
     assert_eq!(res.status, 200, "{:?}", res.body);
 }
 
@@ -153,7 +153,7 @@ async fn a_request_past_its_deadline_is_answered_503() {
     let res = app
         .client()
         .gql(
-            "mutation($input: SignUpInput!) { signUp(input: $input) { token } }",
+            ops::SIGN_UP,
             json!({ "input": { "email": "late@example.com", "password": crate::support::PASSWORD, "name": "Late" } }),
         )
         .await;

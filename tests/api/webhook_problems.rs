@@ -6,17 +6,12 @@ use chrono::Utc;
 use sea_orm::{ConnectionTrait, EntityTrait};
 use serde_json::{Value, json};
 
-use crate::{
-    billing::billing_app,
-    support::{
-        SignedUp, TestApp,
-        fake_stripe::{self, FakeStripe, SubSpec, event, subscription_object},
-        raw_id,
-    },
+use crate::support::{
+    SignedUp, TestApp,
+    fake_stripe::{self, FakeStripe, SubSpec, event, subscription_object},
+    ops, raw_id,
 };
 use groundwork::billing::webhook::ledger;
-
-const STATE: &str = "query($id: ID) { organization(id: $id) { subscription { status plan { id } } entitlements { plan { id } } } }";
 
 fn spec(id: &str, customer: &str, organization_id: Option<String>, price: &'static str) -> SubSpec {
     SubSpec {
@@ -67,7 +62,12 @@ async fn recorded_with(app: &TestApp, id: &str, says: &str) {
 }
 
 async fn state(owner: &SignedUp, org: &str) -> Value {
-    owner.client.gql(STATE, json!({ "id": org })).await.data()["organization"].clone()
+    owner
+        .client
+        .gql(ops::BILLING_STATE, json!({ "id": org }))
+        .await
+        .data()["organization"]
+        .clone()
 }
 
 fn checkout_session(customer: &str, subscription: &str, org: &str) -> Value {
@@ -82,7 +82,7 @@ fn checkout_session(customer: &str, subscription: &str, org: &str) -> Value {
 #[tokio::test]
 async fn a_customer_of_another_organization_is_acknowledged_and_changes_nothing() {
     let fake = FakeStripe::start().await;
-    let app = billing_app(&fake).await;
+    let app = TestApp::spawn_with_stripe(&fake).await;
     let owner = app.sign_up("owner@example.com", "Owner").await;
     let first = app.create_org(&owner, "First").await;
     let second = app.create_org(&owner, "Second").await;
@@ -131,7 +131,7 @@ async fn a_customer_of_another_organization_is_acknowledged_and_changes_nothing(
 #[tokio::test]
 async fn unknown_organizations_and_customers_are_acknowledged() {
     let fake = FakeStripe::start().await;
-    let app = billing_app(&fake).await;
+    let app = TestApp::spawn_with_stripe(&fake).await;
     let owner = app.sign_up("owner@example.com", "Owner").await;
     let org = app.create_org(&owner, "Known").await;
     let nobody = uuid::Uuid::now_v7().to_string();
@@ -184,7 +184,7 @@ async fn unknown_organizations_and_customers_are_acknowledged() {
 #[tokio::test]
 async fn a_price_no_plan_has_is_applied_as_the_free_plan_and_said_so() {
     let fake = FakeStripe::start().await;
-    let app = billing_app(&fake).await;
+    let app = TestApp::spawn_with_stripe(&fake).await;
     let owner = app.sign_up("owner@example.com", "Owner").await;
     let org = app.create_org(&owner, "Legacy").await;
     let legacy = spec(
@@ -220,7 +220,7 @@ async fn a_price_no_plan_has_is_applied_as_the_free_plan_and_said_so() {
 #[tokio::test]
 async fn malformed_objects_are_acknowledged_on_every_database() {
     let fake = FakeStripe::start().await;
-    let app = billing_app(&fake).await;
+    let app = TestApp::spawn_with_stripe(&fake).await;
     let owner = app.sign_up("owner@example.com", "Owner").await;
     let org = app.create_org(&owner, "Strict").await;
 
@@ -287,7 +287,7 @@ async fn malformed_objects_are_acknowledged_on_every_database() {
 #[tokio::test]
 async fn failures_that_may_pass_are_answered_500_and_applied_when_sent_again() {
     let fake = FakeStripe::start().await;
-    let app = billing_app(&fake).await;
+    let app = TestApp::spawn_with_stripe(&fake).await;
     let owner = app.sign_up("owner@example.com", "Owner").await;
     let org = app.create_org(&owner, "Patient").await;
     let paid = spec(

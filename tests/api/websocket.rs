@@ -4,16 +4,11 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::{
-    projects::create,
-    support::{
-        TestApp, TestConfig,
-        ws::{Auth, Socket, Subscription},
-    },
+use crate::support::{
+    TestApp, TestConfig, create_project, ops,
+    ws::{Auth, Socket, Subscription},
 };
 
-const EVENTS: &str =
-    "subscription($org: ID!) { projectEvents(organizationId: $org) { kind project { name } } }";
 const MODERN: &str = "graphql-transport-ws";
 const LEGACY: &str = "graphql-ws";
 
@@ -45,7 +40,7 @@ async fn a_bad_token_in_connection_init_closes_with_4403() {
 
     // A token that was good once: its session ended at sign-out.
     let user = app.sign_up("gone@example.com", "Gone").await;
-    user.client.gql("mutation { signOut }", json!({})).await;
+    user.client.gql(ops::SIGN_OUT, json!({})).await;
     assert_refused(&app, &user.token).await;
 
     let mut socket = Socket::connect(&app.base_url, MODERN).await;
@@ -110,7 +105,7 @@ async fn a_good_token_still_subscribes_past_the_init_timeout() {
     let mut events = Subscription::start(
         &app.base_url,
         Auth::Bearer(&owner.token),
-        EVENTS,
+        ops::PROJECT_EVENTS,
         json!({ "org": org }),
     )
     .await;
@@ -118,11 +113,11 @@ async fn a_good_token_still_subscribes_past_the_init_timeout() {
     legacy.init_with_token(&owner.token).await;
     assert_eq!(legacy.next().await["type"], "connection_ack");
     legacy
-        .send(json!({ "id": "1", "type": "start", "payload": { "query": EVENTS, "variables": { "org": org } } }))
+        .send(json!({ "id": "1", "type": "start", "payload": { "query": ops::PROJECT_EVENTS, "variables": { "org": org } } }))
         .await;
     tokio::time::sleep(Duration::from_millis(1200)).await;
 
-    create(&owner, &org, "Streamed").await;
+    create_project(&owner, &org, "Streamed").await;
     let next = events.next().await;
     assert_eq!(next["type"], "next", "{next}");
     assert_eq!(

@@ -14,6 +14,7 @@ pub mod fault_proxy;
 pub mod http_raw;
 mod mail;
 pub mod nginx;
+pub mod ops;
 pub mod prometheus;
 pub mod ws;
 
@@ -66,6 +67,21 @@ pub struct SignedUp {
     pub email: String,
 }
 
+/// A project named `name` in `org`, created by `by`; returns its id.
+pub async fn create_project(by: &SignedUp, org: &str, name: &str) -> String {
+    let res = by
+        .client
+        .gql(
+            ops::CREATE_PROJECT,
+            serde_json::json!({ "org": org, "name": name }),
+        )
+        .await;
+    res.data()["createProject"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 /// Settings for a test server; unset variables take their defaults.
 #[derive(Default, Clone)]
 pub struct TestConfig {
@@ -88,6 +104,15 @@ impl TestConfig {
 impl TestApp {
     pub async fn spawn() -> Self {
         Self::spawn_with(TestConfig::default()).await
+    }
+
+    /// A server that bills through `stripe`.
+    pub async fn spawn_with_stripe(stripe: &fake_stripe::FakeStripe) -> Self {
+        let mut settings = TestConfig::default();
+        for (k, v) in stripe.env() {
+            settings = settings.var(k, v);
+        }
+        Self::spawn_with(settings).await
     }
 
     pub async fn spawn_with(settings: TestConfig) -> Self {
@@ -206,7 +231,7 @@ impl TestApp {
         let client = self.client();
         let res = client
             .gql(
-                "mutation($input: SignUpInput!) { signUp(input: $input) { token user { id } } }",
+                ops::SIGN_UP,
                 serde_json::json!({ "input": { "email": email, "password": PASSWORD, "name": name } }),
             )
             .await;
@@ -225,10 +250,7 @@ impl TestApp {
         let mail = self.mailbox.wait_for(&user.email, "/verify-email", 1).await;
         let token = link_token(&mail, "/verify-email");
         self.client()
-            .gql(
-                "mutation($t: String!) { verifyEmail(token: $t) { id } }",
-                serde_json::json!({ "t": token }),
-            )
+            .gql(ops::VERIFY_EMAIL, serde_json::json!({ "t": token }))
             .await
             .data();
         user
@@ -239,7 +261,7 @@ impl TestApp {
         let res = owner
             .client
             .gql(
-                "mutation($name: String!) { createOrganization(input: { name: $name }) { id } }",
+                ops::CREATE_ORGANIZATION,
                 serde_json::json!({ "name": name }),
             )
             .await;
@@ -262,7 +284,7 @@ impl TestApp {
         let res = by
             .client
             .gql(
-                "mutation($input: InviteMemberInput!) { inviteMember(input: $input) { id } }",
+                ops::INVITE_MEMBER,
                 serde_json::json!({ "input": { "organizationId": org_id, "email": email, "role": role } }),
             )
             .await;
@@ -289,7 +311,7 @@ impl TestApp {
         let client = self.client();
         let res = client
             .gql(
-                "mutation($input: SignUpInput!) { signUp(input: $input) { token user { id } } }",
+                ops::SIGN_UP,
                 serde_json::json!({ "input": {
                     "email": email, "password": PASSWORD, "name": role, "invitationToken": token
                 } }),
@@ -315,10 +337,7 @@ impl TestApp {
         let (_, token) = self.invite(owner, org_id, &user.email, role).await;
         let res = user
             .client
-            .gql(
-                "mutation($t: String!) { acceptInvitation(token: $t) { id } }",
-                serde_json::json!({ "t": token }),
-            )
+            .gql(ops::ACCEPT_INVITATION, serde_json::json!({ "t": token }))
             .await;
         res.data()["acceptInvitation"]["id"]
             .as_str()
