@@ -8,10 +8,7 @@ use serde_json::json;
 
 use groundwork::ids::{OrganizationId, TypedId};
 
-use crate::{
-    projects::create,
-    support::{SignedUp, TestApp},
-};
+use crate::support::{SignedUp, TestApp, create_project, ops};
 
 const COUNTS: &str = "query($org: ID) { organization(id: $org) {
   entitlements { projects { used } members { used } }
@@ -51,16 +48,11 @@ async fn concurrent_creates_archives_restores_and_deletes_keep_the_counts_exact(
     app.grant("counted", "team");
     let mut existing = Vec::new();
     for i in 0..12 {
-        existing.push(create(&owner, &org, &format!("Existing {i}")).await);
+        existing.push(create_project(&owner, &org, &format!("Existing {i}")).await);
     }
     // Four archived beforehand, so that restores have something to restore.
     for id in &existing[..4] {
-        mutate(
-            &owner,
-            "mutation($id: ID!) { archiveProject(id: $id) { id } }",
-            id,
-        )
-        .await;
+        mutate(&owner, ops::ARCHIVE_PROJECT, id).await;
     }
     let member = app
         .join_new(&owner, &org, "member@example.com", "MEMBER")
@@ -71,36 +63,20 @@ async fn concurrent_creates_archives_restores_and_deletes_keep_the_counts_exact(
         let (owner, member, org) = (&owner, &member, &org);
         changes.push(Box::pin(async move {
             let by = if i % 2 == 0 { owner } else { member };
-            create(by, org, &format!("New {i}")).await;
+            create_project(by, org, &format!("New {i}")).await;
         }));
     }
     for id in &existing[..2] {
-        changes.push(Box::pin(mutate(
-            &owner,
-            "mutation($id: ID!) { restoreProject(id: $id) { id } }",
-            id,
-        )));
+        changes.push(Box::pin(mutate(&owner, ops::RESTORE_PROJECT, id)));
     }
     for id in &existing[2..4] {
-        changes.push(Box::pin(mutate(
-            &owner,
-            "mutation($id: ID!) { deleteProject(id: $id) }",
-            id,
-        )));
+        changes.push(Box::pin(mutate(&owner, ops::DELETE_PROJECT, id)));
     }
     for id in &existing[4..8] {
-        changes.push(Box::pin(mutate(
-            &owner,
-            "mutation($id: ID!) { archiveProject(id: $id) { id } }",
-            id,
-        )));
+        changes.push(Box::pin(mutate(&owner, ops::ARCHIVE_PROJECT, id)));
     }
     for id in &existing[8..10] {
-        changes.push(Box::pin(mutate(
-            &owner,
-            "mutation($id: ID!) { deleteProject(id: $id) }",
-            id,
-        )));
+        changes.push(Box::pin(mutate(&owner, ops::DELETE_PROJECT, id)));
     }
     join_all(changes).await;
 
@@ -139,13 +115,7 @@ async fn concurrent_joins_and_removals_keep_the_member_count_exact() {
             .await;
         leaving.push(user);
     }
-    let memberships = owner
-        .client
-        .gql(
-            "query($org: ID) { organization(id: $org) { members(first: 50) { edges { node { id user { id } } } } } }",
-            json!({ "org": org }),
-        )
-        .await;
+    let memberships = owner.client.gql(ops::MEMBERS, json!({ "id": org })).await;
     let ids: Vec<String> = memberships.data()["organization"]["members"]["edges"]
         .as_array()
         .unwrap()
@@ -161,20 +131,13 @@ async fn concurrent_joins_and_removals_keep_the_member_count_exact() {
 
     let mut changes: Vec<std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>> = Vec::new();
     for id in &ids[..2] {
-        changes.push(Box::pin(mutate(
-            &owner,
-            "mutation($id: ID!) { removeMember(membershipId: $id) }",
-            id,
-        )));
+        changes.push(Box::pin(mutate(&owner, ops::REMOVE_MEMBER, id)));
     }
     for user in &leaving[2..] {
         let org = &org;
         changes.push(Box::pin(async move {
             user.client
-                .gql(
-                    "mutation($org: ID!) { leaveOrganization(organizationId: $org) }",
-                    json!({ "org": org }),
-                )
+                .gql(ops::LEAVE_ORGANIZATION, json!({ "id": org }))
                 .await
                 .data();
         }));

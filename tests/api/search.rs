@@ -5,10 +5,7 @@
 
 use serde_json::{Value, json};
 
-use crate::{
-    projects::create,
-    support::{SignedUp, TestApp},
-};
+use crate::support::{SignedUp, TestApp, create_project, ops};
 
 const SEARCH: &str = "query($org: ID, $first: Int, $after: String, $filter: ProjectFilter) { organization(id: $org) { projects(first: $first, after: $after, filter: $filter) { totalCount pageInfo { hasNextPage endCursor } edges { node { name } } } } }";
 
@@ -51,7 +48,7 @@ async fn organization_with_names(app: &TestApp, owner: &SignedUp) -> String {
     let org = app.create_org(owner, "Search names").await;
     app.grant("search-names", "team");
     for name in NAMES {
-        create(owner, &org, name).await;
+        create_project(owner, &org, name).await;
     }
     org
 }
@@ -104,12 +101,12 @@ async fn a_renamed_project_is_found_by_its_new_name_only() {
     let app = TestApp::spawn().await;
     let owner = app.sign_up("owner@example.com", "Owner").await;
     let org = app.create_org(&owner, "Renames").await;
-    let id = create(&owner, &org, "Old title").await;
+    let id = create_project(&owner, &org, "Old title").await;
     owner
         .client
         .gql(
-            "mutation($id: ID!) { updateProject(id: $id, input: { name: \"Brand new\" }) { name } }",
-            json!({ "id": id }),
+            ops::RENAME_PROJECT,
+            json!({ "id": id, "name": "Brand new" }),
         )
         .await
         .data();
@@ -121,10 +118,7 @@ async fn a_renamed_project_is_found_by_its_new_name_only() {
     // A description change leaves the name's entry as it was.
     owner
         .client
-        .gql(
-            "mutation($id: ID!) { updateProject(id: $id, input: { description: \"old title\" }) { name } }",
-            json!({ "id": id }),
-        )
+        .gql(ops::UPDATE_PROJECT, json!({ "id": id, "d": "old title" }))
         .await
         .data();
     assert_eq!(
@@ -138,23 +132,17 @@ async fn archived_and_deleted_projects_leave_the_active_search() {
     let app = TestApp::spawn().await;
     let owner = app.sign_up("owner@example.com", "Owner").await;
     let org = app.create_org(&owner, "Leaving").await;
-    let archived = create(&owner, &org, "Rocket one").await;
-    let deleted = create(&owner, &org, "Rocket two").await;
-    create(&owner, &org, "Rocket three").await;
+    let archived = create_project(&owner, &org, "Rocket one").await;
+    let deleted = create_project(&owner, &org, "Rocket two").await;
+    create_project(&owner, &org, "Rocket three").await;
     owner
         .client
-        .gql(
-            "mutation($id: ID!) { archiveProject(id: $id) { archivedAt } }",
-            json!({ "id": archived }),
-        )
+        .gql(ops::ARCHIVE_PROJECT, json!({ "id": archived }))
         .await
         .data();
     owner
         .client
-        .gql(
-            "mutation($id: ID!) { deleteProject(id: $id) }",
-            json!({ "id": deleted }),
-        )
+        .gql(ops::DELETE_PROJECT, json!({ "id": deleted }))
         .await
         .data();
     assert_eq!(
@@ -180,9 +168,9 @@ async fn a_search_sees_only_its_own_organization() {
     let b = app.sign_up("b@example.com", "B").await;
     let org_a = app.create_org(&a, "Alpha").await;
     let org_b = app.create_org(&b, "Beta").await;
-    create(&a, &org_a, "Shared word").await;
-    create(&b, &org_b, "Shared word").await;
-    create(&b, &org_b, "Shared words").await;
+    create_project(&a, &org_a, "Shared word").await;
+    create_project(&b, &org_b, "Shared word").await;
+    create_project(&b, &org_b, "Shared words").await;
     assert_eq!(
         search(&a, &org_a, "shared").await,
         (vec!["Shared word".to_owned()], 1)
@@ -206,8 +194,8 @@ async fn search_results_page_with_the_keyset_cursor() {
     let org = app.create_org(&owner, "Pages").await;
     app.grant("pages", "team");
     for i in 0..7 {
-        create(&owner, &org, &format!("Match {i}")).await;
-        create(&owner, &org, &format!("Other {i}")).await;
+        create_project(&owner, &org, &format!("Match {i}")).await;
+        create_project(&owner, &org, &format!("Other {i}")).await;
     }
     let mut seen = Vec::new();
     let mut after = Value::Null;
