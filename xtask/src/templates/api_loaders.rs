@@ -1,6 +1,6 @@
 //! Batched reads of __words_plural__: a page of many organizations' lists
-//! in one statement (one limited, indexed part per organization), and their
-//! counts from the organizations' counters.
+//! in one statement (one limited, indexed part per organization). Their
+//! counts are the organizations' counters (`graphql::loaders::Counters`).
 
 use std::{collections::HashMap, sync::Arc};
 
@@ -9,9 +9,8 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, FromQueryResult};
 
 use crate::{
     Core,
-    __names__::{__NAMES__, entity::__name__},
+    __names__::entity::__name__,
     auth::entity::user,
-    counters,
     db::{TopPerOrganization, chunked_groups, statement},
     error::AppError,
     graphql::loaders::RequestLoader,
@@ -79,28 +78,5 @@ impl Loader<PageKey> for __Name__Pages {
             }
         }
         Ok(out)
-    }
-}
-
-/// How many __words_plural__ each organization has, from its counter:
-/// a key lookup however many there are.
-pub struct __Name__Counts(DatabaseConnection);
-
-impl RequestLoader for __Name__Counts {
-    fn new(core: &Arc<Core>) -> Self {
-        Self(core.db.clone())
-    }
-}
-
-impl Loader<OrganizationId> for __Name__Counts {
-    type Value = u64;
-    type Error = AppError;
-
-    async fn load(
-        &self,
-        keys: &[OrganizationId],
-    ) -> Result<HashMap<OrganizationId, u64>, Self::Error> {
-        let counts = counters::read(&self.0, keys, &[__NAMES__.counter()]).await?;
-        Ok(counts.into_iter().map(|((org, _), n)| (org, n)).collect())
     }
 }

@@ -8,10 +8,10 @@ use async_graphql::{Context, Enum, ID, InputObject, Object, Subscription};
 use chrono::{DateTime, Utc};
 use futures_util::{Stream, StreamExt};
 
-use self::loaders::{__Name__Counts, __Name__Pages};
+use self::loaders::__Name__Pages;
 use crate::{
     __names__::{
-        __Name__EventKind,
+        __NAMES__, __Name__EventKind,
         entity::{__Name__Id, __name__},
         service,
     },
@@ -23,7 +23,7 @@ use crate::{
         guards::SignedIn,
         ids::{gid, parse},
         live::{event_cursor, organization_events},
-        loaders::RowsById,
+        loaders::{Counters, RowsById},
         node::NodeKind,
         pagination::{Page, page, page_cost},
     },
@@ -135,13 +135,10 @@ async fn __names___of(
     after: Option<String>,
 ) -> AppResult<Page<__Name__>> {
     let args = PageArgs::parse(first, after)?;
-    let (pages, counts) = (
-        ctx.loader::<__Name__Pages>()?,
-        ctx.loader::<__Name__Counts>()?,
-    );
+    let (pages, counts) = (ctx.loader::<__Name__Pages>()?, ctx.loader::<Counters>()?);
     let (rows, total) = futures_util::try_join!(
         pages.load_one((organization_id, args.clone())),
-        counts.load_one(organization_id),
+        counts.load_one((organization_id, __NAMES__.counter())),
     )?;
     let rows = rows
         .unwrap_or_default()
