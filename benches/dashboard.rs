@@ -74,13 +74,8 @@ const DEEP_PAGE: usize = 1000;
 #[derive(Parser)]
 #[command(about = "Dashboard and createProject load against a real server on PostgreSQL")]
 struct Args {
-    /// PostgreSQL server; a database gw_bench_<uuid> is made on it and dropped at the end.
-    #[arg(
-        long,
-        env = "BENCH_DATABASE_URL",
-        default_value = "postgres://postgres@127.0.0.1:5432/postgres"
-    )]
-    database_url: String,
+    #[command(flatten)]
+    common: common::CommonArgs,
     /// Projects to seed; half go to one big organization (at least 1000, for page 1000).
     #[arg(long, default_value_t = 1000)]
     projects: usize,
@@ -96,15 +91,12 @@ struct Args {
     /// The server's connection pool size.
     #[arg(long, default_value_t = 20)]
     db_connections: u32,
-    /// Passed by `cargo bench`; ignored.
-    #[arg(long, hide = true)]
-    bench: bool,
 }
 
 #[tokio::main]
 async fn main() {
     let args = Args::parse();
-    let server = args.database_url.clone();
+    let server = args.common.database_url.clone();
     common::with_database(&server, |url| run(args, url)).await;
 }
 

@@ -49,13 +49,8 @@ const DEEP_PAGE: usize = 1000;
 #[derive(Parser)]
 #[command(about = "The organization page, name search and a deep page at a million projects")]
 struct Args {
-    /// PostgreSQL server; a database gw_bench_<uuid> is made on it and dropped at the end.
-    #[arg(
-        long,
-        env = "BENCH_DATABASE_URL",
-        default_value = "postgres://postgres@127.0.0.1:5432/postgres"
-    )]
-    database_url: String,
+    #[command(flatten)]
+    common: common::CommonArgs,
     /// Projects of the big organization (at least 10,000, for page 1000).
     #[arg(long, default_value_t = 1_000_000)]
     projects: usize,
@@ -68,9 +63,6 @@ struct Args {
     /// The largest big/small ratio of medians that passes.
     #[arg(long, default_value_t = 1.5)]
     max_ratio: f64,
-    /// Passed by `cargo bench`; ignored.
-    #[arg(long, hide = true)]
-    bench: bool,
 }
 
 #[tokio::main]
@@ -83,7 +75,7 @@ async fn main() {
             2 * PER_PAGE
         ));
     }
-    let server = args.database_url.clone();
+    let server = args.common.database_url.clone();
     common::with_database(&server, |url| async move {
         let vars = common::server_vars(&url, 10);
         common::with_server(vars, |base, state| cases(args, base, state)).await

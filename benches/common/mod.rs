@@ -12,6 +12,21 @@ use serde_json::{Value, json};
 
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
 
+/// The arguments every PostgreSQL benchmark takes.
+#[derive(clap::Args)]
+pub struct CommonArgs {
+    /// PostgreSQL server; a database gw_bench_<uuid> is made on it and dropped at the end.
+    #[arg(
+        long,
+        env = "BENCH_DATABASE_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/postgres"
+    )]
+    pub database_url: String,
+    /// Passed by `cargo bench`; ignored.
+    #[arg(long, hide = true)]
+    pub bench: bool,
+}
+
 pub fn fail(message: String) -> ! {
     eprintln!("benchmark failed: {message}");
     std::process::exit(1)
