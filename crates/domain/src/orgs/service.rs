@@ -6,8 +6,8 @@ use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
-    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, IntoActiveModel,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
     sea_query::{Expr, LockType, OnConflict},
 };
 use serde_json::json;
@@ -127,22 +127,14 @@ async fn try_insert_org(
         created_at: now,
         updated_at: now,
     };
-    let inserted = organization::Entity::insert(organization::ActiveModel {
-        id: Set(org.id),
-        name: Set(org.name.clone()),
-        slug: Set(org.slug.clone()),
-        personal: Set(org.personal),
-        created_by: Set(org.created_by),
-        created_at: Set(org.created_at),
-        updated_at: Set(org.updated_at),
-    })
-    .on_conflict(
-        OnConflict::column(organization::Column::Slug)
-            .do_nothing()
-            .to_owned(),
-    )
-    .exec_without_returning(conn)
-    .await?;
+    let inserted = organization::Entity::insert(org.clone().into_active_model().reset_all())
+        .on_conflict(
+            OnConflict::column(organization::Column::Slug)
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(conn)
+        .await?;
     if inserted == 0 {
         return Ok(None);
     }
